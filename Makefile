@@ -1,0 +1,34 @@
+# Every target creates .venv when it is missing and installs the package into it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench lint clean
+
+$(PY):
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "asyncnni needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[nas,test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/asyncnni run trials/quickstart/exp.yaml
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/e2e_trials.py --trials 20 --concurrency 4
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks trials tuners
+	$(VENV)/bin/ruff format --check src tests benchmarks trials tuners
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

@@ -1,0 +1,94 @@
+"""Loading tuners and assessors: built-in ones by name, a user's by file or dotted path."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import PluginError
+
+
+class Registry:
+    """Maps case-insensitive names (and aliases) to ``module:Class`` of built-in plug-ins.
+
+    Modules are imported only when their class is asked for, so an unused tuner's
+    dependencies cost nothing.
+    """
+
+    def __init__(self, kind: str, entries: dict[str, str]) -> None:
+        self.kind = kind
+        self._entries = {name.lower(): target for name, target in entries.items()}
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def get(self, name: str) -> type:
+        target = self._entries.get(str(name).lower())
+        if target is None:
+            known = ", ".join(self.names())
+            raise PluginError(f"unknown {self.kind} {name!r}; built-in {self.kind}s: {known}")
+        module_name, class_name = target.split(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+    def create(self, name: str, **class_args: Any) -> Any:
+        return construct(self.get(name), class_args, f"{self.kind} {name}")
+
+
+def construct(cls: type, class_args: dict[str, Any], what: str) -> Any:
+    """``cls(**class_args)``, with a bad argument reported as a PluginError naming ``what``."""
+    try:
+        return cls(**class_args)
+    except TypeError as err:
+        raise PluginError(f"{what}: bad class_args {class_args!r}: {err}") from err
+    except ValueError as err:
+        raise PluginError(f"{what}: {err}") from err
+
+
+def load_class(
+    class_name: str,
+    *,
+    code_directory: str | Path | None = None,
+    class_file_name: str | None = None,
+) -> type:
+    """A user's class, NNI-style (``code_directory`` + ``class_file_name`` + ``class_name``)
+    or by dotted path (``class_name: pkg.module.Class``, with ``code_directory`` on sys.path)."""
+    if code_directory is not None:
+        directory = Path(code_directory).resolve()
+        if not directory.is_dir():
+            raise PluginError(f"code_directory {str(directory)!r} is not a folder")
+        if str(directory) not in sys.path:
+            sys.path.insert(0, str(directory))
+    if class_file_name is not None:
+        if code_directory is None:
+            raise PluginError("class_file_name needs code_directory")
+        path = directory / class_file_name
+        if not path.is_file():
+            raise PluginError(f"class_file_name: no file {str(path)!r}")
+        module_name = f"_asyncnni_user_{path.stem}_{abs(hash(str(path)))}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as err:
+            del sys.modules[module_name]
+            raise PluginError(f"importing {path} failed: {type(err).__name__}: {err}") from err
+        attr = class_name
+    else:
+        module_path, _, attr = class_name.rpartition(".")
+        if not module_path:
+            raise PluginError(
+                f"class_name {class_name!r}: give class_file_name too, or a dotted path pkg.module.Class"
+            )
+        try:
+            module = importlib.import_module(module_path)
+        except ImportError as err:
+            raise PluginError(f"class_name {class_name!r}: cannot import {module_path}: {err}") from err
+    cls = getattr(module, attr, None)
+    if not isinstance(cls, type):
+        raise PluginError(f"class_name {class_name!r}: no class {attr!r} in {module.__name__}")
+    return cls

@@ -1,0 +1,241 @@
+"""The tuner interface of DESIGN.md, and the adapter that drives any tuner from the event loop.
+
+A tuner is written either with ``async def`` methods (subclass :class:`Tuner`) or, as in NNI,
+with plain ``def`` methods. The dispatcher never calls a tuner directly: it goes through
+:class:`TunerDriver`, which awaits coroutine methods and runs plain ones in a worker thread,
+so the event loop keeps storing and acknowledging reports while a tuner thinks.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from .errors import NoMoreTrials, UnknownParameterError
+
+__all__ = [
+    "MultiPhaseTuner",
+    "NoMoreTrials",
+    "OptimizeMode",
+    "Tuner",
+    "TrialOutcome",
+    "TunerDriver",
+    "UnknownParameterError",
+]
+
+
+class OptimizeMode(str, enum.Enum):
+    MAXIMIZE = "maximize"
+    MINIMIZE = "minimize"
+
+    @classmethod
+    def parse(cls, value: str | OptimizeMode) -> OptimizeMode:
+        try:
+            return cls(str(getattr(value, "value", value)).lower())
+        except ValueError:
+            raise ValueError(
+                f"optimize_mode must be 'maximize' or 'minimize', not {value!r}"
+            ) from None
+
+    def to_loss(self, value: float) -> float:
+        """The value turned into a loss: smaller is always better."""
+        return -value if self is OptimizeMode.MAXIMIZE else value
+
+    def better(self, a: float, b: float) -> bool:
+        """True when ``a`` is strictly better than ``b``."""
+        return a > b if self is OptimizeMode.MAXIMIZE else a < b
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What became of one parameter set: its final result, or why there is none."""
+
+    parameter_id: int
+    succeeded: bool
+    value: float | None = None  # the scalar ("default") metric when succeeded
+    metric: Any = None  # the metric exactly as reported (number or map)
+    reason: str | None = None  # why it failed, e.g. "trial job ab12 ended FAILED (exit code 1)"
+
+
+class Tuner:
+    """Base class of asynchronous tuners.
+
+    Override ``update_search_space`` and ``generate_parameters``; the rest is optional.
+    ``info`` carries ``trial_job_id`` (which job asks) and ``parameter_index`` (its n-th ask);
+    ``receive_trial_result`` gets the scalar metric as ``value`` and the full report as
+    ``info["metric"]``. The dispatcher sets ``shared_dir`` (shared storage folder or None)
+    before the first call, and provides ``wait_for_result``.
+    """
+
+    shared_dir: Path | None = None
+    _outcomes: Callable[[int], Awaitable[TrialOutcome]] | None = None
+
+    async def update_search_space(self, search_space: dict) -> None:
+        """Receive the search space, exactly as written; validate it here."""
+
+    async def generate_parameters(self, parameter_id: int, **info: Any) -> dict:
+        """Return the parameters for ``parameter_id``; raise NoMoreTrials to stop."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement generate_parameters")
+
+    async def receive_trial_result(
+        self, parameter_id: int, parameters: dict, value: float, **info: Any
+    ) -> None:
+        """A final result. It is stored before this is called."""
+
+    async def trial_end(self, parameter_id: int, success: bool, **info: Any) -> None:
+        """The trial job that ran ``parameter_id`` ended (success: it reported a final result)."""
+
+    async def import_data(self, data: list[dict]) -> None:
+        """Warm start: ``[{"parameter": {...}, "value": ...}, ...]`` from earlier experiments."""
+
+    async def wait_for_result(self, parameter_id: int) -> TrialOutcome:
+        """Wait until ``parameter_id`` has a final result or its trial job ended without one.
+
+        Results reach ``receive_trial_result`` before any waiter wakes. Raises
+        UnknownParameterError for an id never handed out. Usable in asynchronous mode; in
+        serial mode the dispatcher handles one command at a time, so waiting there on a
+        parameter that is still running would stall the experiment.
+        """
+        if self._outcomes is None:
+            raise RuntimeError("wait_for_result works only while a dispatcher drives this tuner")
+        return await self._outcomes(parameter_id)
+
+
+class MultiPhaseTuner(Tuner):
+    """A tuner that plans per trial job: ``trial_job_id`` is a named argument of every call.
+
+    In a multi-phase experiment one trial job asks again and again; a MultiPhaseTuner keeps
+    per-job state (e.g. the next phase of that job's model) keyed on ``trial_job_id``.
+    """
+
+    async def generate_parameters(
+        self, parameter_id: int, trial_job_id: str | None = None, **info: Any
+    ) -> dict:
+        raise NotImplementedError(f"{type(self).__name__} does not implement generate_parameters")
+
+    async def receive_trial_result(
+        self,
+        parameter_id: int,
+        parameters: dict,
+        value: float,
+        trial_job_id: str | None = None,
+        **info: Any,
+    ) -> None:
+        pass
+
+    async def trial_end(
+        self, parameter_id: int, success: bool, trial_job_id: str | None = None, **info: Any
+    ) -> None:
+        pass
+
+
+def scalar_metric(value: Any) -> float:
+    """The number a tuner optimises: the value itself, or its ``"default"`` entry."""
+    if isinstance(value, dict):
+        value = value.get("default")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"a metric must be a finite number or a map with one under 'default', got {value!r}")
+    return float(value)
+
+
+class TunerDriver:
+    """Calls one tuner object, whatever its style, from the event loop.
+
+    Coroutine methods are awaited; plain methods run in a worker thread. Methods the user's
+    class lacks are skipped (an NNI tuner may omit ``trial_end`` or ``import_data``). Keyword
+    arguments the method cannot take are dropped, so a plain ``def generate_parameters(self,
+    parameter_id, **kwargs)`` and ``def generate_parameters(self, parameter_id)`` both work.
+    """
+
+    _METHODS = (
+        "update_search_space",
+        "generate_parameters",
+        "receive_trial_result",
+        "trial_end",
+        "import_data",
+    )
+
+    def __init__(self, tuner: object, *, outcomes: Callable[[int], Awaitable[TrialOutcome]] | None = None,
+                 shared_dir: Path | None = None) -> None:
+        self.tuner = tuner
+        self.name = type(tuner).__name__
+        # set attributes that the Tuner base declares, on any tuner object (NNI-style too)
+        try:
+            tuner._outcomes = outcomes  # type: ignore[attr-defined]
+            if getattr(tuner, "shared_dir", None) is None:
+                tuner.shared_dir = shared_dir  # type: ignore[attr-defined]
+        except AttributeError:  # a class with __slots__: it simply does not get them
+            pass
+        self._calls: dict[str, Callable[..., Awaitable[Any]] | None] = {
+            name: self._adapt(getattr(tuner, name, None)) for name in self._METHODS
+        }
+        if self._calls["generate_parameters"] is None:
+            raise TypeError(f"tuner {self.name} has no generate_parameters method")
+
+    @staticmethod
+    def _adapt(method: Callable[..., Any] | None) -> Callable[..., Awaitable[Any]] | None:
+        if method is None:
+            return None
+        accepts = _accepted_keywords(method)
+
+        def narrow(kwargs: dict[str, Any]) -> dict[str, Any]:
+            if accepts is None:
+                return kwargs
+            return {k: v for k, v in kwargs.items() if k in accepts}
+
+        if inspect.iscoroutinefunction(method):
+
+            async def call_async(*args: Any, **kwargs: Any) -> Any:
+                return await method(*args, **narrow(kwargs))
+
+            return call_async
+
+        async def call_in_thread(*args: Any, **kwargs: Any) -> Any:
+            kw = narrow(kwargs)
+            return await anyio.to_thread.run_sync(lambda: method(*args, **kw), abandon_on_cancel=True)
+
+        return call_in_thread
+
+    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        call = self._calls[name]
+        return None if call is None else await call(*args, **kwargs)
+
+    async def update_search_space(self, search_space: dict) -> None:
+        await self._call("update_search_space", search_space)
+
+    async def generate_parameters(self, parameter_id: int, **info: Any) -> dict:
+        params = await self._call("generate_parameters", parameter_id, **info)
+        if not isinstance(params, dict):
+            raise TypeError(
+                f"tuner {self.name}.generate_parameters({parameter_id}) returned "
+                f"{type(params).__name__}, expected a dict of parameters"
+            )
+        return params
+
+    async def receive_trial_result(self, parameter_id: int, parameters: dict, value: float, **info: Any) -> None:
+        await self._call("receive_trial_result", parameter_id, parameters, value, **info)
+
+    async def trial_end(self, parameter_id: int, success: bool, **info: Any) -> None:
+        await self._call("trial_end", parameter_id, success, **info)
+
+    async def import_data(self, data: list[dict]) -> None:
+        await self._call("import_data", data)
+
+
+def _accepted_keywords(method: Callable[..., Any]) -> set[str] | None:
+    """Names a method takes as keywords, or None when it takes any (``**kwargs``)."""
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}

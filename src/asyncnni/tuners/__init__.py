@@ -1,0 +1,25 @@
+"""Built-in tuners, looked up by name: ``asyncnni.tuners.create("TPE", **class_args)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..plugins import Registry
+from ..tuner import Tuner
+
+registry = Registry(
+    "tuner",
+    {
+        "Random": "asyncnni.tuners.random:RandomTuner",
+        "GridSearch": "asyncnni.tuners.grid:GridSearchTuner",
+    },
+)
+
+
+def create(name: str, **class_args: Any) -> Tuner:
+    """A ready built-in tuner; raises PluginError for an unknown name or bad class_args."""
+    return registry.create(name, **class_args)
+
+
+def names() -> list[str]:
+    return registry.names()
