@@ -87,7 +87,9 @@ def load_class(
         try:
             module = importlib.import_module(module_path)
         except ImportError as err:
-            raise PluginError(f"class_name {class_name!r}: cannot import {module_path}: {err}") from err
+            raise PluginError(
+                f"class_name {class_name!r}: cannot import {module_path}: {err}"
+            ) from err
     cls = getattr(module, attr, None)
     if not isinstance(cls, type):
         raise PluginError(f"class_name {class_name!r}: no class {attr!r} in {module.__name__}")

@@ -142,7 +142,9 @@ def scalar_metric(value: Any) -> float:
     if isinstance(value, dict):
         value = value.get("default")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"a metric must be a finite number or a map with one under 'default', got {value!r}")
+        raise ValueError(
+            f"a metric must be a finite number or a map with one under 'default', got {value!r}"
+        )
     return float(value)
 
 
@@ -163,8 +165,13 @@ class TunerDriver:
         "import_data",
     )
 
-    def __init__(self, tuner: object, *, outcomes: Callable[[int], Awaitable[TrialOutcome]] | None = None,
-                 shared_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        tuner: object,
+        *,
+        outcomes: Callable[[int], Awaitable[TrialOutcome]] | None = None,
+        shared_dir: Path | None = None,
+    ) -> None:
         self.tuner = tuner
         self.name = type(tuner).__name__
         # set attributes that the Tuner base declares, on any tuner object (NNI-style too)
@@ -200,7 +207,9 @@ class TunerDriver:
 
         async def call_in_thread(*args: Any, **kwargs: Any) -> Any:
             kw = narrow(kwargs)
-            return await anyio.to_thread.run_sync(lambda: method(*args, **kw), abandon_on_cancel=True)
+            return await anyio.to_thread.run_sync(
+                lambda: method(*args, **kw), abandon_on_cancel=True
+            )
 
         return call_in_thread
 
@@ -220,7 +229,9 @@ class TunerDriver:
             )
         return params
 
-    async def receive_trial_result(self, parameter_id: int, parameters: dict, value: float, **info: Any) -> None:
+    async def receive_trial_result(
+        self, parameter_id: int, parameters: dict, value: float, **info: Any
+    ) -> None:
         await self._call("receive_trial_result", parameter_id, parameters, value, **info)
 
     async def trial_end(self, parameter_id: int, success: bool, **info: Any) -> None:

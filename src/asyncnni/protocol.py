@@ -1,0 +1,286 @@
+"""Wire protocol version 1: message kinds, the msgpack codec and validation of incoming messages.
+
+Every message is one ZeroMQ frame holding a msgpack map with ``"v": 1`` and ``"kind"``.
+:func:`decode` is the single entry point for bytes from the network: it returns a plain dict
+(typed below as TypedDicts) or raises :class:`ProtocolError` whose ``code`` and message say
+exactly what is wrong, so the dispatcher can answer ERROR and keep serving everyone else.
+
+This module imports only msgpack: trials load it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal, TypedDict
+
+import msgpack
+
+from .errors import ProtocolError
+
+VERSION = 1
+
+NEW_TRIAL = "NEW_TRIAL"
+PARAMETERS = "PARAMETERS"
+NO_MORE_TRIALS = "NO_MORE_TRIALS"
+REPORT_METRIC = "REPORT_METRIC"
+ACK = "ACK"
+TRIAL_END = "TRIAL_END"
+KILL_TRIAL = "KILL_TRIAL"
+ERROR = "ERROR"
+
+PERIODICAL = "PERIODICAL"
+FINAL = "FINAL"
+METRIC_TYPES = frozenset({PERIODICAL, FINAL})
+TRIAL_END_EVENTS = frozenset({"SUCCEEDED", "FAILED", "EARLY_STOPPED", "USER_CANCELED"})
+
+# ERROR codes
+E_DECODE = "DECODE"
+E_VERSION = "VERSION"
+E_KIND = "UNKNOWN_KIND"
+E_FIELD = "BAD_FIELD"
+E_UNKNOWN_TRIAL = "UNKNOWN_TRIAL"
+E_UNKNOWN_PARAMETER = "UNKNOWN_PARAMETER"
+E_TUNER = "TUNER_ERROR"
+
+
+class NewTrial(TypedDict):
+    v: int
+    kind: Literal["NEW_TRIAL"]
+    req: int
+    trial_job_id: str
+    parameter_index: int
+
+
+class Parameters(TypedDict):
+    v: int
+    kind: Literal["PARAMETERS"]
+    req: int
+    parameter_id: int
+    parameter_index: int
+    parameters: dict
+    parameter_source: str
+
+
+class ReportMetric(TypedDict):
+    v: int
+    kind: Literal["REPORT_METRIC"]
+    req: int
+    trial_job_id: str
+    parameter_id: int
+    type: str
+    sequence: int
+    value: Any
+
+
+class TrialEnd(TypedDict):
+    v: int
+    kind: Literal["TRIAL_END"]
+    trial_job_id: str
+    event: str
+    exit_code: int | None
+
+
+class KillTrial(TypedDict):
+    v: int
+    kind: Literal["KILL_TRIAL"]
+    trial_job_id: str
+    reason: str
+
+
+class Error(TypedDict):
+    v: int
+    kind: Literal["ERROR"]
+    req: int | None
+    code: str
+    message: str
+
+
+def _is_int(x: object) -> bool:
+    return type(x) is int
+
+
+def _is_str(x: object) -> bool:
+    return type(x) is str
+
+
+def _is_req(x: object) -> bool:
+    return type(x) is int and x >= 0
+
+
+def _is_index(x: object) -> bool:
+    return type(x) is int and x >= 0
+
+
+def _is_exit_code(x: object) -> bool:
+    return x is None or type(x) is int
+
+
+def _is_parameters(x: object) -> bool:
+    return type(x) is dict
+
+
+_FIELD_CHECKS: dict[str, tuple[tuple[str, Any, str], ...]] = {
+    NEW_TRIAL: (
+        ("req", _is_req, "a non-negative integer"),
+        ("trial_job_id", _is_str, "a string"),
+        ("parameter_index", _is_index, "a non-negative integer"),
+    ),
+    PARAMETERS: (
+        ("req", _is_req, "a non-negative integer"),
+        ("parameter_id", _is_index, "a non-negative integer"),
+        ("parameter_index", _is_index, "a non-negative integer"),
+        ("parameters", _is_parameters, "a map"),
+        ("parameter_source", _is_str, "a string"),
+    ),
+    NO_MORE_TRIALS: (("req", _is_req, "a non-negative integer"),),
+    REPORT_METRIC: (
+        ("req", _is_req, "a non-negative integer"),
+        ("trial_job_id", _is_str, "a string"),
+        ("parameter_id", _is_index, "a non-negative integer"),
+        ("type", METRIC_TYPES.__contains__, "PERIODICAL or FINAL"),
+        ("sequence", _is_index, "a non-negative integer"),
+    ),
+    ACK: (("req", _is_req, "a non-negative integer"),),
+    TRIAL_END: (
+        ("trial_job_id", _is_str, "a string"),
+        ("event", TRIAL_END_EVENTS.__contains__, "one of " + ", ".join(sorted(TRIAL_END_EVENTS))),
+        ("exit_code", _is_exit_code, "an integer or nil"),
+    ),
+    KILL_TRIAL: (("trial_job_id", _is_str, "a string"), ("reason", _is_str, "a string")),
+    ERROR: (("code", _is_str, "a string"), ("message", _is_str, "a string")),
+}
+KINDS = frozenset(_FIELD_CHECKS)
+
+_packer = msgpack.Packer(use_bin_type=True)
+
+
+def encode(message: dict) -> bytes:
+    """One frame for ``message`` (a map that already has ``v`` and ``kind``)."""
+    return _packer.pack(message)
+
+
+def decode(frame: bytes) -> dict:
+    """Decode and validate one frame; raises ProtocolError naming what is wrong."""
+    try:
+        message = msgpack.unpackb(frame, raw=False, strict_map_key=True)
+    except Exception as err:  # msgpack raises several unrelated types for garbage
+        raise ProtocolError(E_DECODE, f"frame is not valid msgpack: {err}") from None
+    if type(message) is not dict:
+        raise ProtocolError(E_DECODE, f"a message must be a map, got {type(message).__name__}")
+    validate(message)
+    return message
+
+
+def validate(message: dict) -> None:
+    """Check version, kind and the kind's fields; raises ProtocolError."""
+    version = message.get("v")
+    if version != VERSION:
+        raise ProtocolError(
+            E_VERSION, f"unsupported protocol version {version!r} (this is version {VERSION})"
+        )
+    kind = message.get("kind")
+    checks = _FIELD_CHECKS.get(kind) if type(kind) is str else None
+    if checks is None:
+        raise ProtocolError(E_KIND, f"unknown message kind {kind!r}")
+    for name, check, expected in checks:
+        if name not in message:
+            raise ProtocolError(E_FIELD, f"{kind}: missing field {name!r}")
+        if not check(message[name]):
+            raise ProtocolError(
+                E_FIELD, f"{kind}: field {name!r} must be {expected}, got {message[name]!r}"
+            )
+    if kind == REPORT_METRIC:
+        metric_scalar(message["value"])
+    elif kind == NEW_TRIAL and not message["trial_job_id"]:
+        raise ProtocolError(E_FIELD, "NEW_TRIAL: field 'trial_job_id' must not be empty")
+
+
+def metric_scalar(value: Any) -> float:
+    """The number in a metric value (a number, or a map with one under ``"default"``)."""
+    number = value.get("default") if type(value) is dict else value
+    if type(number) not in (int, float):
+        raise ProtocolError(
+            E_FIELD,
+            f"REPORT_METRIC: value must be a number or a map with a number under 'default', got {value!r}",
+        )
+    if not math.isfinite(number):
+        raise ProtocolError(E_FIELD, f"REPORT_METRIC: value must be finite, got {number!r}")
+    return float(number)
+
+
+# Constructors for the messages each side sends: one place spells every field.
+
+
+def new_trial(req: int, trial_job_id: str, parameter_index: int) -> dict:
+    return {
+        "v": VERSION,
+        "kind": NEW_TRIAL,
+        "req": req,
+        "trial_job_id": trial_job_id,
+        "parameter_index": parameter_index,
+    }
+
+
+def parameters(
+    req: int, parameter_id: int, parameter_index: int, params: dict, source: str
+) -> dict:
+    return {
+        "v": VERSION,
+        "kind": PARAMETERS,
+        "req": req,
+        "parameter_id": parameter_id,
+        "parameter_index": parameter_index,
+        "parameters": params,
+        "parameter_source": source,
+    }
+
+
+def no_more_trials(req: int) -> dict:
+    return {"v": VERSION, "kind": NO_MORE_TRIALS, "req": req}
+
+
+def report_metric(
+    req: int, trial_job_id: str, parameter_id: int, type_: str, sequence: int, value: Any
+) -> dict:
+    return {
+        "v": VERSION,
+        "kind": REPORT_METRIC,
+        "req": req,
+        "trial_job_id": trial_job_id,
+        "parameter_id": parameter_id,
+        "type": type_,
+        "sequence": sequence,
+        "value": value,
+    }
+
+
+def ack(req: int) -> dict:
+    return {"v": VERSION, "kind": ACK, "req": req}
+
+
+def trial_end(trial_job_id: str, event: str, exit_code: int | None) -> dict:
+    return {
+        "v": VERSION,
+        "kind": TRIAL_END,
+        "trial_job_id": trial_job_id,
+        "event": event,
+        "exit_code": exit_code,
+    }
+
+
+def kill_trial(trial_job_id: str, reason: str) -> dict:
+    return {"v": VERSION, "kind": KILL_TRIAL, "trial_job_id": trial_job_id, "reason": reason}
+
+
+def error(code: str, message: str, req: int | None = None) -> dict:
+    return {"v": VERSION, "kind": ERROR, "req": req, "code": code, "message": message}
+
+
+def request_id(frame: bytes) -> int | None:
+    """Best effort: the ``req`` of a frame that failed validation, so its ERROR can echo it."""
+    try:
+        message = msgpack.unpackb(frame, raw=False)
+    except Exception:
+        return None
+    req = message.get("req") if type(message) is dict else None
+    return req if _is_req(req) else None

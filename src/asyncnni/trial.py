@@ -1,0 +1,289 @@
+"""The trial-side API: what trial code calls.
+
+Inside an experiment the training service sets ``ASYNCNNI_DISPATCHER`` and friends, and the
+calls below speak the wire protocol to the dispatcher over one DEALER socket. Outside an
+experiment (plain ``python model.py``) they run standalone: ``get_next_parameter`` returns
+the JSON given by ``--params '{...}'`` or ``$ASYNCNNI_PARAMS`` (else ``{}``), and reports are
+printed, so trial code can be debugged without the machinery.
+
+This module imports only pyzmq and msgpack (through protocol/transport), so a trial starts
+almost as fast as a bare interpreter.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import numbers
+import os
+import sys
+import time
+from typing import Any
+
+from . import protocol
+from .errors import AsyncNNIError
+
+STANDALONE = "STANDALONE"
+FINAL_ACK_TIMEOUT = 5.0  # seconds before a final report is sent again (stored once either way)
+FINAL_ACK_DEADLINE = 120.0  # give up (raise) when the dispatcher stays silent this long
+
+
+class TrialError(AsyncNNIError, RuntimeError):
+    """The dispatcher refused a request of this trial, or could not be reached."""
+
+
+def _wire_metric(metric: Any) -> Any:
+    """A metric as the protocol carries it: a float, or a map with a float under "default".
+
+    numpy and torch scalars become floats here; anything else is refused at the call site,
+    in the trial, where the user sees the line that caused it."""
+    if isinstance(metric, dict):
+        if "default" not in metric:
+            raise ValueError(
+                f"a metric map needs a number under 'default', got keys {sorted(metric)}"
+            )
+        return {str(k): _wire_metric(v) if k == "default" else _plain(v) for k, v in metric.items()}
+    if isinstance(metric, bool) or not isinstance(metric, numbers.Real):
+        item = getattr(metric, "item", None)  # a 0-d tensor or array
+        if item is None:
+            raise TypeError(
+                f"a metric must be a number or a map with 'default', got {type(metric).__name__}"
+            )
+        return _wire_metric(item())
+    value = float(metric)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"a metric must be finite, got {value}")
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Extra metric fields kept as reported; scalars of numpy/torch become plain numbers."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | int | float):
+        return float(value)
+    item = getattr(value, "item", None)
+    return item() if item is not None and getattr(value, "ndim", 1) == 0 else value
+
+
+class TrialClient:
+    """One trial job's connection to the dispatcher. Not thread-safe: one per process."""
+
+    def __init__(self, address: str, trial_job_id: str) -> None:
+        import zmq
+
+        from . import transport
+
+        self._zmq = zmq
+        self.trial_job_id = trial_job_id
+        self._ctx = zmq.Context(io_threads=1)
+        self._sock = transport.connect_dealer(self._ctx, address, trial_job_id)
+        self._next_req = 0
+        self._unacked: dict[int, bytes] = {}  # intermediate reports not yet acknowledged
+        self.parameter_id: int | None = None
+        self.parameter_index = -1
+        self.parameters: dict | None = None
+        self._sequence = 0
+        self._closed = False
+
+    def _send(self, message: dict) -> bytes:
+        frame = protocol.encode(message)
+        self._sock.send(frame, copy=len(frame) > 4096)
+        return frame
+
+    def _req(self) -> int:
+        self._next_req += 1
+        return self._next_req
+
+    def _receive(self, timeout_ms: int | None) -> dict | None:
+        """One answer, or None when ``timeout_ms`` passes first (None: wait forever)."""
+        if timeout_ms is not None and not self._sock.poll(timeout_ms):
+            return None
+        answer = protocol.decode(self._sock.recv(copy=True))
+        if answer["kind"] == protocol.ERROR and answer.get("req") is None:
+            raise TrialError(f"dispatcher: {answer['code']}: {answer['message']}")
+        self._unacked.pop(answer.get("req"), None)
+        return answer
+
+    def _wait_for(self, req: int, timeout_s: float | None) -> dict | None:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            remaining = (
+                None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
+            )
+            answer = self._receive(remaining)
+            if answer is None:
+                return None
+            if answer.get("req") == req:
+                if answer["kind"] == protocol.ERROR:
+                    raise TrialError(
+                        f"dispatcher refused request {req}: {answer['code']}: {answer['message']}"
+                    )
+                return answer
+
+    def get_next_parameter(self) -> dict | None:
+        req = self._req()
+        self._send(protocol.new_trial(req, self.trial_job_id, self.parameter_index + 1))
+        answer = self._wait_for(req, None)
+        assert answer is not None
+        if answer["kind"] == protocol.NO_MORE_TRIALS:
+            return None
+        self.parameter_id = answer["parameter_id"]
+        self.parameter_index = answer["parameter_index"]
+        self.parameters = answer["parameters"]
+        self._sequence = 0
+        return self.parameters
+
+    def _current_parameter_id(self, what: str) -> int:
+        if self.parameter_id is None:
+            raise TrialError(
+                f"{what} called before get_next_parameter(): there is no configuration to report on"
+            )
+        return self.parameter_id
+
+    def report_intermediate_result(self, metric: Any) -> None:
+        parameter_id = self._current_parameter_id("report_intermediate_result")
+        req = self._req()
+        message = protocol.report_metric(
+            req,
+            self.trial_job_id,
+            parameter_id,
+            protocol.PERIODICAL,
+            self._sequence,
+            _wire_metric(metric),
+        )
+        self._unacked[req] = self._send(message)
+        self._sequence += 1
+        while self._sock.poll(0):  # collect answers already here, without waiting
+            self._receive(0)
+
+    def report_final_result(self, metric: Any) -> None:
+        parameter_id = self._current_parameter_id("report_final_result")
+        req = self._req()
+        frame = self._send(
+            protocol.report_metric(
+                req, self.trial_job_id, parameter_id, protocol.FINAL, 0, _wire_metric(metric)
+            )
+        )
+        self._unacked[req] = frame
+        self._flush(FINAL_ACK_DEADLINE)
+
+    def _flush(self, deadline_s: float) -> None:
+        """Wait until every report is acknowledged, sending again those that time out
+        (the dispatcher stores a repeated report once)."""
+        deadline = time.monotonic() + deadline_s
+        while self._unacked:
+            if time.monotonic() > deadline:
+                raise TrialError(
+                    f"trial {self.trial_job_id}: dispatcher did not acknowledge {len(self._unacked)} "
+                    f"report(s) within {deadline_s:.0f}s"
+                )
+            if self._receive(int(FINAL_ACK_TIMEOUT * 1000)) is None:
+                for frame in list(self._unacked.values()):
+                    self._sock.send(frame)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._unacked:
+                self._flush(FINAL_ACK_TIMEOUT)
+        except TrialError as err:
+            print(f"[asyncnni] {err}", file=sys.stderr)
+        finally:
+            self._sock.close(linger=0)
+            self._ctx.term()
+
+
+class StandaloneTrial:
+    """The API outside an experiment: parameters from --params / $ASYNCNNI_PARAMS, reports printed."""
+
+    trial_job_id = STANDALONE
+
+    def __init__(self) -> None:
+        self.parameters: dict | None = None
+        self.parameter_id: int | None = None
+
+    @staticmethod
+    def _given_parameters() -> dict:
+        text = os.environ.get("ASYNCNNI_PARAMS")
+        argv = sys.argv
+        if "--params" in argv[:-1]:
+            text = argv[argv.index("--params") + 1]
+        if not text:
+            return {}
+        try:
+            params = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"--params / ASYNCNNI_PARAMS is not valid JSON: {err}") from None
+        if not isinstance(params, dict):
+            raise ValueError("--params / ASYNCNNI_PARAMS must be a JSON object")
+        return params
+
+    def get_next_parameter(self) -> dict | None:
+        if self.parameters is None:
+            self.parameters = self._given_parameters()
+            self.parameter_id = 0
+        return self.parameters
+
+    def report_intermediate_result(self, metric: Any) -> None:
+        print(f"[asyncnni standalone] intermediate result: {_wire_metric(metric)}", flush=True)
+
+    def report_final_result(self, metric: Any) -> None:
+        print(f"[asyncnni standalone] final result: {_wire_metric(metric)}", flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+_trial: TrialClient | StandaloneTrial | None = None
+
+
+def _client() -> TrialClient | StandaloneTrial:
+    global _trial
+    if _trial is None:
+        address = os.environ.get("ASYNCNNI_DISPATCHER")
+        job = os.environ.get("ASYNCNNI_TRIAL_JOB_ID")
+        _trial = TrialClient(address, job) if address and job else StandaloneTrial()
+        atexit.register(_trial.close)
+    return _trial
+
+
+def get_next_parameter() -> dict | None:
+    """The next configuration to try, or None when the experiment has no more for this job.
+
+    Without multi-phase, calling it again returns the same configuration. With multi-phase
+    (``multi_phase: true``) every call asks the tuner for a new one, and reports go to it.
+    Blocks while the tuner decides (in asynchronous mode, e.g. until a parent trial finished)."""
+    return _client().get_next_parameter()
+
+
+def get_current_parameter(key: str | None = None) -> Any:
+    """The configuration of the last get_next_parameter call (or one of its values)."""
+    params = _client().parameters
+    if key is None or params is None:
+        return params
+    return params[key]
+
+
+def report_intermediate_result(metric: Any) -> None:
+    """Report a per-step metric (a number, or a map with a number under "default").
+    Returns without waiting; the dispatcher stores it and may hand it to the assessor."""
+    _client().report_intermediate_result(metric)
+
+
+def report_final_result(metric: Any) -> None:
+    """Report the final metric of the current configuration; returns once it is stored."""
+    _client().report_final_result(metric)
+
+
+def get_trial_id() -> str:
+    return os.environ.get("ASYNCNNI_TRIAL_JOB_ID", STANDALONE)
+
+
+def get_experiment_id() -> str:
+    return os.environ.get("ASYNCNNI_EXPERIMENT_ID", STANDALONE)
+
+
+def get_sequence_id() -> int:
+    """The order in which this trial job was started in its experiment (0 for the first)."""
+    return int(os.environ.get("ASYNCNNI_TRIAL_SEQUENCE_ID", "0"))
