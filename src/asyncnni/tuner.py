@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-class OptimizeMode(str, enum.Enum):
+class OptimizeMode(enum.StrEnum):
     MAXIMIZE = "maximize"
     MINIMIZE = "minimize"
 
