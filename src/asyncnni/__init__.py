@@ -21,7 +21,7 @@ from .trial import (
 )
 
 if TYPE_CHECKING:
-    from .assessor import AssessResult, Assessor
+    from .assessor import Assessor, AssessResult
     from .errors import NoMoreTrials
     from .experiment import Experiment
     from .tuner import MultiPhaseTuner, TrialOutcome, Tuner
@@ -53,5 +53,11 @@ __all__ = [
     "get_trial_id",
     "report_final_result",
     "report_intermediate_result",
-    *_LAZY,
+    "Experiment",
+    "Tuner",
+    "MultiPhaseTuner",
+    "TrialOutcome",
+    "NoMoreTrials",
+    "Assessor",
+    "AssessResult",
 ]

@@ -1,0 +1,78 @@
+"""Finding experiments on disk and reading them back: what `asyncnni list` and `export` show."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .store import DB_NAME, open_readonly
+
+EXPORT_FIELDS = (
+    "trial_job_id",
+    "parameter_id",
+    "parameter_index",
+    "parameters",
+    "final_metric",
+    "status",
+    "message",
+)
+
+
+def working_directory() -> Path:
+    """Where experiments live by default: ``$ASYNCNNI_HOME`` or ``~/asyncnni-experiments``."""
+    return Path(
+        os.environ.get("ASYNCNNI_HOME") or Path.home() / "asyncnni-experiments"
+    ).expanduser()
+
+
+@dataclass(frozen=True)
+class ExperimentEntry:
+    id: str
+    name: str | None
+    status: str
+    started: str
+    trials: int
+    best: str
+
+
+def experiments(folder: Path) -> list[ExperimentEntry]:
+    """Every experiment under ``folder``, oldest first."""
+    entries = []
+    for db in sorted(folder.glob(f"*/{DB_NAME}")) if folder.is_dir() else []:
+        store = open_readonly(db.parent)
+        try:
+            record = store.experiment()
+            rows = store.trial_rows()
+        finally:
+            store.close()
+        values = [row["final_value"] for row in rows if row["final_value"] is not None]
+        mode = str(
+            record["config"].get("tuner", {}).get("class_args", {}).get("optimize_mode", "maximize")
+        )
+        best = (min if mode.lower() == "minimize" else max)(values) if values else None
+        entries.append(
+            ExperimentEntry(
+                record["id"],
+                record["name"],
+                record["status"],
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record["start_time"])),
+                len({row["trial_job_id"] for row in rows}),
+                f"{best:.6g}" if best is not None else "",
+            )
+        )
+    return sorted(entries, key=lambda e: e.started)
+
+
+def export_rows(folder: Path, experiment_id: str) -> list[dict[str, Any]]:
+    """One dict per trial job and parameter set (fields EXPORT_FIELDS); raises LookupError."""
+    try:
+        store = open_readonly(folder / experiment_id)
+    except LookupError:
+        raise LookupError(f"no experiment {experiment_id!r} in {folder}") from None
+    try:
+        return [{name: row[name] for name in EXPORT_FIELDS} for row in store.trial_rows()]
+    finally:
+        store.close()

@@ -1,0 +1,143 @@
+"""The ``asyncnni`` command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ._version import __version__
+from .errors import AsyncNNIError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Hyperparameter optimisation and NAS experiments.",
+)
+console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"asyncnni {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """asyncnni: run `asyncnni run exp.yaml`."""
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="The experiment YAML.")],
+    experiment_id: Annotated[
+        str | None, typer.Option("--id", help="Experiment id (default: random).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Run an experiment to its end. Exit code 0 when it ran, 1 when it ended in error."""
+    from .experiment import Experiment
+    from .progress import ProgressView
+
+    try:
+        experiment = Experiment.from_yaml(config, experiment_id=experiment_id)
+    except AsyncNNIError as err:
+        raise _fail(str(err)) from None
+    console.print(f"experiment [bold]{experiment.id}[/] in {experiment.folder}", highlight=False)
+    view = ProgressView(experiment, console, live=not quiet)
+    try:
+        with view:
+            result = experiment.run()
+    except AsyncNNIError as err:
+        raise _fail(str(err)) from None
+    except KeyboardInterrupt:
+        raise _fail("stopped at once; the store keeps what was reported", 130) from None
+    view.summary(result)
+    if result.status == "ERROR":
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_experiments(
+    working_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where experiments live (default $ASYNCNNI_HOME or ~/asyncnni-experiments)."
+        ),
+    ] = None,
+) -> None:
+    """List the experiments in the working directory."""
+    from rich.table import Table
+
+    from .catalog import experiments, working_directory
+
+    table = Table("id", "name", "status", "started", "trials", "best")
+    for entry in experiments(working_dir or working_directory()):
+        table.add_row(
+            entry.id, entry.name or "", entry.status, entry.started, str(entry.trials), entry.best
+        )
+    Console().print(table)
+
+
+@app.command()
+def export(
+    experiment_id: Annotated[str, typer.Argument(help="The experiment id (see `asyncnni list`).")],
+    format: Annotated[str, typer.Option("--format", "-f", help="json or csv.")] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    working_dir: Annotated[Path | None, typer.Option(help="Where experiments live.")] = None,
+) -> None:
+    """Export every trial job and parameter set with its final metric."""
+    from .catalog import export_rows, working_directory
+
+    if format not in ("json", "csv"):
+        raise _fail(f"--format must be json or csv, not {format!r}")
+    try:
+        rows = export_rows(working_dir or working_directory(), experiment_id)
+    except LookupError as err:
+        raise _fail(str(err)) from None
+    text = json.dumps(rows, indent=2) if format == "json" else _csv(rows)
+    if output is None:
+        sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+    else:
+        output.write_text(text)
+
+
+def _csv(rows: list[dict]) -> str:
+    names = sorted({name for row in rows for name in row["parameters"]})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    fixed = ["trial_job_id", "parameter_id", "parameter_index", "status", "final_metric"]
+    writer.writerow(fixed + names)
+    for row in rows:
+        params = row["parameters"]
+        cells = [
+            row[k] if k != "final_metric" or row[k] is None else json.dumps(row[k]) for k in fixed
+        ]
+        writer.writerow(cells + [_cell(params.get(name)) for name in names])
+    return buffer.getvalue()
+
+
+def _cell(value: object) -> object:
+    return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,523 @@
+"""The asyncio core: one ROUTER socket, routing between trial jobs, the tuner, the assessor
+and the store.
+
+Serial mode (the default): every tuner command (NEW_TRIAL, a final result, a trial's end)
+goes through one ordered stream, so the tuner sees one call at a time in arrival order.
+Asynchronous mode: each NEW_TRIAL runs in its own task and may ``await
+tuner.wait_for_result(parent)``; results and trial ends still reach the tuner in order,
+through a stream of their own, so a waiting request never holds them up.
+
+Reports are stored and acknowledged by the receive loop itself, never behind the tuner:
+answers that promise durability wait in an outbox that is flushed (one commit, then the
+sends) after each burst of work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import errno
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import zmq
+from anyio.abc import TaskGroup
+
+from . import protocol, transport
+from .errors import NoMoreTrials, ProtocolError, UnknownParameterError
+from .store import Store
+from .tuner import OptimizeMode, TrialOutcome, TunerDriver
+
+log = logging.getLogger("asyncnni.dispatcher")
+
+PARAMETER_SOURCE = "algorithm"
+MAX_BATCH = 1024  # frames handled per commit; bounds the latency one burst adds
+_asking_job: contextvars.ContextVar[str | None] = contextvars.ContextVar("asking_job", default=None)
+
+Command = Callable[[], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class ParameterState:
+    """One parameter set, from the moment the tuner is asked for it."""
+
+    parameter_id: int
+    trial_job_id: str
+    index: int
+    parameters: dict | None = None  # None while the tuner is still generating
+    final_value: float | None = None
+    final_metric: Any = None
+    history: list[float] = field(default_factory=list)  # intermediate values, in order
+    generated: anyio.Event = field(default_factory=anyio.Event)
+    done: anyio.Event = field(default_factory=anyio.Event)
+    outcome: TrialOutcome | None = None
+    ended: bool = False  # its trial job ended while the tuner was still generating
+
+    def resolve(self, outcome: TrialOutcome) -> None:
+        if self.outcome is None:
+            self.outcome = outcome
+            self.done.set()
+
+
+@dataclass(eq=False)
+class JobState:
+    trial_job_id: str
+    parameter_ids: list[int] = field(default_factory=list)
+    ended: bool = False
+
+
+class Dispatcher:
+    """Routes wire messages; the only place where tuners and training services meet.
+
+    ``on_kill(trial_job_id, reason)`` is called when the assessor stops a trial;
+    ``on_fatal(message)`` when the tuner fails and the experiment cannot go on;
+    ``on_exhausted()`` when no more parameters will be handed out.
+    """
+
+    def __init__(
+        self,
+        tuner: object,
+        store: Store,
+        *,
+        address: str,
+        multi_phase: bool = False,
+        async_mode: bool = False,
+        max_parameters: int | None = None,
+        assessor: Any = None,
+        on_kill: Callable[[str, str], None] | None = None,
+        on_fatal: Callable[[str], None] | None = None,
+        on_exhausted: Callable[[], None] | None = None,
+        first_parameter_id: int = 0,
+        optimize_mode: str = "maximize",
+        shared_dir: Path | None = None,
+    ) -> None:
+        self.tuner = TunerDriver(tuner, outcomes=self.wait_for_result, shared_dir=shared_dir)
+        self.optimize_mode = OptimizeMode.parse(optimize_mode)
+        self.store = store
+        self.bind_address = address
+        self.address: str | None = None
+        self.multi_phase = multi_phase
+        self.async_mode = async_mode
+        self.max_parameters = max_parameters
+        self.assessor = assessor
+        self._on_kill = on_kill or (lambda job, reason: None)
+        self._on_fatal = on_fatal or (lambda message: None)
+        self._on_exhausted = on_exhausted or (lambda: None)
+        self._next_parameter_id = first_parameter_id
+        self._issued = 0
+        self.exhausted = False
+        self.jobs: dict[str, JobState] = {}
+        self.parameters: dict[int, ParameterState] = {}
+        self.waiting_on: dict[str, int] = {}  # trial job -> parent parameter its request awaits
+        self.best: float | None = None
+        self._outbox: list[tuple[bytes, bytes]] = []
+        self._sock: zmq.Socket | None = None
+        self._ctx: zmq.Context | None = None
+        self._readable = asyncio.Event()
+        self._tg: TaskGroup | None = None
+        self._tuner_commands: Any = None  # send side of the ordered tuner stream
+        self._feedback: Any = None  # send side of the ordered result/end stream (async mode)
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def serve(
+        self, *, task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Bind, then route until cancelled. ``task_status.started`` gets the address."""
+        self._ctx = zmq.Context(io_threads=1)
+        self._sock, self.address = transport.bind_router(self._ctx, self.bind_address)
+        loop = asyncio.get_running_loop()
+        fd = self._sock.getsockopt(zmq.FD)
+        loop.add_reader(fd, self._check_readable)
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                commands_send, commands_receive = anyio.create_memory_object_stream[Command](
+                    float("inf")
+                )
+                self._tuner_commands = commands_send
+                tg.start_soon(self._run_commands, commands_receive)
+                if self.async_mode:
+                    feedback_send, feedback_receive = anyio.create_memory_object_stream[Command](
+                        float("inf")
+                    )
+                    self._feedback = feedback_send
+                    tg.start_soon(self._run_commands, feedback_receive)
+                else:
+                    self._feedback = commands_send
+                tg.start_soon(self._receive_loop)
+                task_status.started(self.address)
+        finally:
+            loop.remove_reader(fd)
+            self._sock.close(linger=0)
+            self._ctx.term()
+            self.store.commit()
+            if self.address.startswith("ipc://"):  # ZeroMQ leaves the socket file behind
+                Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)
+
+    def register_job(self, trial_job_id: str) -> None:
+        """A training service announces a trial job before it starts; unknown ids are refused."""
+        self.jobs[trial_job_id] = JobState(trial_job_id)
+
+    def stop_new_parameters(self) -> None:
+        """From now on every NEW_TRIAL is answered NO_MORE_TRIALS (a limit was reached)."""
+        if not self.exhausted:
+            self.exhausted = True
+            self._on_exhausted()
+
+    # --- socket -----------------------------------------------------------------------
+
+    def _check_readable(self) -> None:
+        # ZMQ's FD is edge-like: reading EVENTS clears it, so test POLLIN here and after sends
+        if self._sock is not None and self._sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            self._readable.set()
+
+    async def _receive_loop(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        while True:
+            await self._readable.wait()
+            self._readable.clear()
+            while True:
+                batch = []
+                try:
+                    while len(batch) < MAX_BATCH:
+                        batch.append(sock.recv_multipart(zmq.NOBLOCK))
+                except zmq.Again:
+                    pass
+                if not batch:
+                    break
+                self._handle_batch(batch)
+                self._flush()
+                await anyio.lowlevel.checkpoint()  # let tuner tasks run between bursts
+
+    def _send(self, identity: bytes, message: dict) -> None:
+        try:
+            self._sock.send_multipart((identity, protocol.encode(message)), zmq.NOBLOCK)  # type: ignore[union-attr]
+        except zmq.ZMQError as err:
+            if err.errno == errno.EHOSTUNREACH:
+                log.debug("peer %r is gone; dropped %s", identity, message["kind"])
+            else:
+                log.error("could not send %s to %r: %s", message["kind"], identity, err)
+        self._check_readable()
+
+    def _flush(self) -> None:
+        """Commit, then send every answer that waited for the commit."""
+        self.store.commit()
+        if not self._outbox:
+            return
+        outbox, self._outbox = self._outbox, []
+        send = self._sock.send_multipart  # type: ignore[union-attr]
+        for identity_and_frame in outbox:
+            try:
+                send(identity_and_frame, zmq.NOBLOCK)
+            except zmq.ZMQError as err:
+                if err.errno != errno.EHOSTUNREACH:
+                    log.error("could not send to %r: %s", identity_and_frame[0], err)
+        self._check_readable()
+
+    def _answer_after_commit(self, identity: bytes, message: dict) -> None:
+        self._outbox.append((identity, protocol.encode(message)))
+
+    # --- incoming messages ------------------------------------------------------------
+
+    def _handle_batch(self, batch: list[list[bytes]]) -> None:
+        for frames in batch:
+            if len(frames) != 2:
+                log.warning(
+                    "dropped a message of %d frames (expected 1 after the identity)",
+                    len(frames) - 1,
+                )
+                continue
+            identity, frame = frames
+            try:
+                message = protocol.decode(frame)
+                kind = message["kind"]
+                if kind == protocol.REPORT_METRIC:
+                    self._on_report(identity, message)
+                elif kind == protocol.NEW_TRIAL:
+                    self._on_new_trial(identity, message)
+                elif kind == protocol.TRIAL_END:
+                    self.job_ended(message["trial_job_id"], message["event"], message["exit_code"])
+                else:
+                    raise ProtocolError(protocol.E_KIND, f"{kind} is not sent to the dispatcher")
+            except ProtocolError as err:
+                log.warning("refused a message from %r: %s", identity, err)
+                self._send(identity, protocol.error(err.code, str(err), protocol.request_id(frame)))
+
+    def _job(self, trial_job_id: str) -> JobState:
+        job = self.jobs.get(trial_job_id)
+        if job is None:
+            raise ProtocolError(protocol.E_UNKNOWN_TRIAL, f"unknown trial job {trial_job_id!r}")
+        return job
+
+    def _on_new_trial(self, identity: bytes, message: dict) -> None:
+        job = self._job(message["trial_job_id"])
+        if job.ended:
+            raise ProtocolError(
+                protocol.E_UNKNOWN_TRIAL, f"trial job {job.trial_job_id!r} has ended"
+            )
+        req = message["req"]
+        # without multi-phase every ask of a job is its first: same configuration, tuner not asked
+        index = message["parameter_index"] if self.multi_phase else 0
+        if index < len(job.parameter_ids):
+            state = self.parameters[job.parameter_ids[index]]
+            if state.generated.is_set():
+                self._answer_parameters(identity, req, state)
+            else:  # a repeat while the tuner still thinks: answer when it is done
+                self._start(self._answer_when_generated, identity, req, state)
+            return
+        if index > len(job.parameter_ids):
+            raise ProtocolError(
+                protocol.E_FIELD,
+                f"NEW_TRIAL: parameter_index {index} of trial job {job.trial_job_id!r} skips ahead "
+                f"(next is {len(job.parameter_ids)})",
+            )
+        if self.max_parameters is not None and self._issued >= self.max_parameters:
+            self.stop_new_parameters()
+        if self.exhausted:
+            self._send(identity, protocol.no_more_trials(req))
+            return
+        state = ParameterState(self._next_parameter_id, job.trial_job_id, index)
+        self._next_parameter_id += 1
+        self._issued += 1
+        if self.max_parameters is not None and self._issued >= self.max_parameters:
+            self.stop_new_parameters()  # the last one: nobody needs to ask again to learn it
+        self.parameters[state.parameter_id] = state
+        job.parameter_ids.append(state.parameter_id)
+        if self.async_mode:
+            self._start(self._generate, identity, req, state)
+        else:
+            self._tuner_commands.send_nowait(lambda: self._generate(identity, req, state))
+
+    def _on_report(self, identity: bytes, message: dict) -> None:
+        job_id = message["trial_job_id"]
+        self._job(job_id)
+        parameter_id = message["parameter_id"]
+        state = self.parameters.get(parameter_id)
+        if state is None or state.trial_job_id != job_id or state.parameters is None:
+            raise ProtocolError(
+                protocol.E_UNKNOWN_PARAMETER,
+                f"trial job {job_id!r} was not given parameter id {parameter_id}",
+            )
+        raw = message["value"]
+        value = protocol.metric_scalar(raw)
+        is_final = message["type"] == protocol.FINAL
+        sequence = 0 if is_final else message["sequence"]  # one final result per parameter set
+        if self.store.add_metric(job_id, parameter_id, message["type"], sequence, value, raw):
+            if is_final:
+                state.final_value, state.final_metric = value, raw
+                self._feedback.send_nowait(lambda: self._deliver_result(state))
+            else:
+                state.history.append(value)
+                if self.assessor is not None:
+                    self._feedback.send_nowait(lambda: self._assess(state))
+        self._answer_after_commit(identity, protocol.ack(message["req"]))
+
+    # --- tuner side -------------------------------------------------------------------
+
+    def _start(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+        assert self._tg is not None
+        self._tg.start_soon(fn, *args)
+
+    async def _run_commands(self, stream: Any) -> None:
+        async with stream:
+            async for command in stream:
+                await command()
+                while True:  # run what queued up meanwhile, then commit once for all of it
+                    try:
+                        command = stream.receive_nowait()
+                    except anyio.WouldBlock:
+                        break
+                    await command()
+                self._flush()
+
+    async def _generate(self, identity: bytes, req: int, state: ParameterState) -> None:
+        _asking_job.set(state.trial_job_id)
+        try:
+            params = await self.tuner.generate_parameters(
+                state.parameter_id, trial_job_id=state.trial_job_id, parameter_index=state.index
+            )
+        except NoMoreTrials:
+            self._drop(state)
+            self.stop_new_parameters()
+            self._send(identity, protocol.no_more_trials(req))
+            return
+        except Exception as err:
+            self._drop(state)
+            message = f"tuner {self.tuner.name}.generate_parameters({state.parameter_id}) failed: {type(err).__name__}: {err}"
+            log.exception(message)
+            self._send(identity, protocol.error(protocol.E_TUNER, message, req))
+            self._fatal(message)
+            return
+        finally:
+            self.waiting_on.pop(state.trial_job_id, None)
+        state.parameters = params
+        self.store.add_parameters(
+            state.parameter_id, state.trial_job_id, state.index, params, PARAMETER_SOURCE
+        )
+        state.generated.set()
+        if state.ended:  # its job died while the tuner thought: nobody to answer
+            self._feedback.send_nowait(
+                lambda: self._end_parameter(state, "its trial job ended before it started")
+            )
+        else:
+            self._answer_parameters(identity, req, state)
+        if self.async_mode:
+            self._flush()
+
+    def _drop(self, state: ParameterState) -> None:
+        """Forget a parameter id the tuner produced nothing for."""
+        job = self.jobs[state.trial_job_id]
+        job.parameter_ids.remove(state.parameter_id)
+        del self.parameters[state.parameter_id]
+        self._issued -= 1
+        state.generated.set()
+        state.resolve(
+            TrialOutcome(state.parameter_id, False, reason="the tuner produced no parameters")
+        )
+
+    def _answer_parameters(self, identity: bytes, req: int, state: ParameterState) -> None:
+        assert state.parameters is not None
+        self._answer_after_commit(
+            identity,
+            protocol.parameters(
+                req, state.parameter_id, state.index, state.parameters, PARAMETER_SOURCE
+            ),
+        )
+
+    async def _answer_when_generated(
+        self, identity: bytes, req: int, state: ParameterState
+    ) -> None:
+        await state.generated.wait()
+        if state.parameters is None:
+            self._send(identity, protocol.no_more_trials(req))
+        else:
+            self._answer_parameters(identity, req, state)
+            self._flush()
+
+    async def _deliver_result(self, state: ParameterState) -> None:
+        assert state.final_value is not None and state.parameters is not None
+        if self.best is None or self.optimize_mode.better(state.final_value, self.best):
+            self.best = state.final_value
+        try:
+            await self.tuner.receive_trial_result(
+                state.parameter_id,
+                state.parameters,
+                state.final_value,
+                trial_job_id=state.trial_job_id,
+                parameter_index=state.index,
+                metric=state.final_metric,
+            )
+        except Exception as err:
+            self._tuner_failed(f"receive_trial_result({state.parameter_id})", err)
+        finally:  # waiters wake only after the tuner has seen the result
+            state.resolve(
+                TrialOutcome(state.parameter_id, True, state.final_value, state.final_metric)
+            )
+
+    async def _assess(self, state: ParameterState) -> None:
+        job = self.jobs[state.trial_job_id]
+        if job.ended or state.final_value is not None:
+            return
+        try:
+            verdict = await self.assessor.assess_trial(
+                state.trial_job_id, list(state.history), parameter_id=state.parameter_id
+            )
+        except Exception as err:
+            log.exception("assessor failed on trial %s: %s", state.trial_job_id, err)
+            return
+        if not getattr(verdict, "value", verdict):
+            reason = f"assessor stopped it after {len(state.history)} intermediate results"
+            self.store.add_event("ASSESSOR_KILL", state.trial_job_id, reason)
+            self._on_kill(state.trial_job_id, reason)
+
+    def job_ended(
+        self, trial_job_id: str, event: str, exit_code: int | None, message: str | None = None
+    ) -> None:
+        """A trial job's process ended (TRIAL_END). Its parameter sets without a final result
+        end as failed: the tuner hears ``trial_end(success=False)`` and waiters wake."""
+        job = self._job(trial_job_id)
+        if job.ended:
+            return
+        job.ended = True
+        if self.multi_phase and not job.parameter_ids:
+            self._issued += (
+                1  # a job that died before asking counts, so broken trials cannot loop forever
+            )
+        self.store.end_trial_job(trial_job_id, event, exit_code, message)
+        self.store.commit()
+        self._feedback.send_nowait(lambda: self._end_job(job, event, exit_code, message))
+
+    async def _end_job(
+        self, job: JobState, event: str, exit_code: int | None, message: str | None
+    ) -> None:
+        ids = list(job.parameter_ids)
+        for parameter_id in ids:
+            state = self.parameters[parameter_id]
+            if not state.generated.is_set():
+                state.ended = True  # _generate ends it when the tuner answers
+                continue
+            reason = f"trial job {job.trial_job_id} ended {event}" + (
+                f" (exit code {exit_code})" if exit_code not in (None, 0) else ""
+            )
+            if state.final_value is None and parameter_id != ids[-1]:
+                log.warning(
+                    "trial job %s: parameter id %d got no final result before the next "
+                    "get_next_parameter(); it counts as failed",
+                    job.trial_job_id,
+                    parameter_id,
+                )
+            await self._end_parameter(state, reason + (f": {message}" if message else ""))
+        if self.assessor is not None:
+            try:
+                await self.assessor.trial_end(job.trial_job_id, event == "SUCCEEDED")
+            except Exception as err:
+                log.exception("assessor.trial_end(%s) failed: %s", job.trial_job_id, err)
+
+    async def _end_parameter(self, state: ParameterState, reason: str) -> None:
+        success = state.final_value is not None
+        try:
+            await self.tuner.trial_end(
+                state.parameter_id,
+                success,
+                trial_job_id=state.trial_job_id,
+                parameter_index=state.index,
+            )
+        except Exception as err:
+            self._tuner_failed(f"trial_end({state.parameter_id})", err)
+        finally:
+            state.resolve(TrialOutcome(state.parameter_id, False, reason=reason))
+
+    def _tuner_failed(self, call: str, err: Exception) -> None:
+        message = f"tuner {self.tuner.name}.{call} failed: {type(err).__name__}: {err}"
+        log.error(message, exc_info=err)
+        self._fatal(message)
+
+    def _fatal(self, message: str) -> None:
+        self.store.add_event("TUNER_ERROR", None, message)
+        self.stop_new_parameters()
+        self._on_fatal(message)
+
+    # --- parameter events -------------------------------------------------------------
+
+    async def wait_for_result(self, parameter_id: int) -> TrialOutcome:
+        """The outcome of ``parameter_id`` once its result reached the tuner, or once its job
+        ended without one. Unknown ids raise UnknownParameterError at once."""
+        state = self.parameters.get(parameter_id)
+        if state is None:
+            raise UnknownParameterError(
+                f"wait_for_result({parameter_id}): parameter id {parameter_id} was never handed out "
+                f"(ids so far: 0..{self._next_parameter_id - 1})"
+            )
+        job = _asking_job.get()
+        if job is not None and not state.done.is_set():
+            self.waiting_on[job] = parameter_id
+        await state.done.wait()
+        assert state.outcome is not None
+        return state.outcome

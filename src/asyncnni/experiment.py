@@ -1,0 +1,346 @@
+"""An experiment: config + store + dispatcher + training service + stop rules, in one task group."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import secrets
+import signal
+import string
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from . import transport, tuners
+from .config import ExperimentConfig, PluginConfig, config_from_dict, load_config
+from .dispatcher import Dispatcher
+from .errors import ConfigError
+from .plugins import Registry, construct, load_class
+from .store import Store
+from .training.base import USER_CANCELED, TrialExit, TrialJob
+from .training.local import GpuPool, LocalTrainingService
+
+log = logging.getLogger("asyncnni.experiment")
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_id(length: int) -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+@dataclass
+class Progress:
+    """Counters the CLI shows while an experiment runs."""
+
+    started: int = 0
+    running: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    early_stopped: int = 0
+    canceled: int = 0
+    best: float | None = None
+    waiting_on: dict[str, int] = dataclasses.field(
+        default_factory=dict
+    )  # job -> parent parameter id
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    trial_job_id: str
+    sequence: int
+    outcome: TrialExit
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    experiment_id: str
+    folder: Path
+    status: str  # DONE, STOPPED or ERROR
+    message: str | None
+    progress: Progress
+
+
+def build_plugin(spec: PluginConfig, registry: Registry, what: str) -> Any:
+    """A tuner or assessor from its config: built-in by name, or the user's class."""
+    if spec.name is not None:
+        return registry.create(spec.name, **spec.class_args)
+    assert spec.class_name is not None
+    cls = load_class(
+        spec.class_name, code_directory=spec.code_directory, class_file_name=spec.class_file_name
+    )
+    return construct(cls, dict(spec.class_args), f"{what} {spec.class_name}")
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value) if isinstance(value, Path) else value
+
+
+class Experiment:
+    """Runs one experiment to its end: ``Experiment.from_yaml(path).run()`` or ``await exp.arun()``.
+
+    The experiment ends at ``max_trial_number``, ``max_experiment_duration``, when the tuner
+    has no more trials and nothing runs, on :meth:`stop`, or on SIGINT/SIGTERM (trials are
+    terminated, the store is closed; nothing stored is lost). A failing trial never stops it;
+    a failing tuner does (status ERROR, with the tuner's error as message).
+    """
+
+    def __init__(
+        self, config: ExperimentConfig | dict, *, experiment_id: str | None = None
+    ) -> None:
+        self.config = config if isinstance(config, ExperimentConfig) else config_from_dict(config)
+        if self.config.training_service.platform != "local":
+            raise ConfigError(
+                f"training_service.platform {self.config.training_service.platform!r} is not supported yet; use local"
+            )
+        if self.config.tuner is None:
+            raise ConfigError("no tuner configured (advisors are not supported yet)")
+        self.id = experiment_id or new_id(8)
+        self.folder = Path(self.config.experiment_working_directory).expanduser() / self.id
+        self.progress = Progress()
+        self.on_trial_end: Callable[[TrialSummary], None] | None = None
+        self._stop_reason: str | None = None
+        self._error: str | None = None
+        self._stopped = threading.Event()
+        self._wake: anyio.Event | None = None
+        self._service: LocalTrainingService | None = None
+        self.dispatcher: Dispatcher | None = None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **kwargs: Any) -> Experiment:
+        return cls(load_config(path), **kwargs)
+
+    def run(self) -> ExperimentResult:
+        """Run to the end in a fresh event loop; see :meth:`arun`."""
+        return anyio.run(self.arun)
+
+    def stop(self, reason: str = "stopped by the user") -> None:
+        """Ask the experiment to end: no new trials, running ones are terminated."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        self._poke()
+
+    # --- the run ----------------------------------------------------------------------
+
+    async def arun(self) -> ExperimentResult:
+        config = self.config
+        tuner = build_plugin(config.tuner, tuners.registry, "tuner")
+        assessor = self._assessor()
+        shared_dir = config.shared_storage.local_mount_point if config.shared_storage else None
+        if shared_dir is not None:
+            shared_dir.mkdir(parents=True, exist_ok=True)
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handler = self._log_to_file()
+        store = Store(self.folder)
+        store.create_experiment(
+            self.id, config.experiment_name, _jsonable(config), config.search_space
+        )
+        service = LocalTrainingService(
+            config.trial_command,
+            config.trial_code_directory,
+            bin_dir=self.folder / "bin",
+            max_trial_duration=config.max_trial_duration,
+            gpus=self._gpu_pool(),
+        )
+        self._service = service
+        optimize_mode = (config.tuner.class_args or {}).get("optimize_mode", "maximize")
+        self.dispatcher = dispatcher = Dispatcher(
+            tuner,
+            store,
+            address=transport.ipc_address(self.folder),
+            multi_phase=config.multi_phase,
+            async_mode=config.async_dispatcher,
+            max_parameters=config.max_trial_number if config.multi_phase else None,
+            assessor=assessor,
+            on_kill=service.kill,
+            on_fatal=self._fail,
+            on_exhausted=self._poke,
+            optimize_mode=optimize_mode,
+            shared_dir=shared_dir,
+        )
+        status = "DONE"
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(dispatcher.serve)
+                await dispatcher.tuner.update_search_space(config.search_space)
+                if threading.current_thread() is threading.main_thread():
+                    tg.start_soon(self._handle_signals)
+                with anyio.move_on_after(config.max_experiment_duration or math.inf) as deadline:
+                    await self._launch_trials(tg, dispatcher, service)
+                if deadline.cancelled_caught:
+                    self.stop("max_experiment_duration reached")
+                    dispatcher.stop_new_parameters()
+                    await self._wait_for_running_trials()
+                tg.cancel_scope.cancel()
+            if self._error:
+                status = "ERROR"
+            elif self._stop_reason and self._stop_reason != "max_experiment_duration reached":
+                status = "STOPPED"
+        except BaseException as err:
+            status, self._error = "ERROR", self._error or f"{type(err).__name__}: {err}"
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                store.set_experiment_status(status, self._error or self._stop_reason, ended=True)
+                store.close()
+                logging.getLogger("asyncnni").removeHandler(handler)
+                handler.close()
+            self.progress.best = dispatcher.best
+        return ExperimentResult(
+            self.id, self.folder, status, self._error or self._stop_reason, self.progress
+        )
+
+    async def _launch_trials(
+        self, tg: Any, dispatcher: Dispatcher, service: LocalTrainingService
+    ) -> None:
+        """Keep ``trial_concurrency`` trial jobs running until a stop rule says enough."""
+        config = self.config
+        while True:
+            self._wake = anyio.Event()
+            if self._should_stop_launching(dispatcher):
+                break
+            if self.progress.running < config.trial_concurrency:
+                self._start_job(tg, dispatcher, service)
+                continue
+            await self._wake.wait()
+        if self._stop_reason:
+            service.kill_all(self._stop_reason)
+        await self._wait_for_running_trials()
+
+    def _should_stop_launching(self, dispatcher: Dispatcher) -> bool:
+        limit = self.config.max_trial_number
+        # max_trial_number counts trial jobs; in multi-phase mode the dispatcher counts configurations
+        over_limit = (
+            limit is not None and not self.config.multi_phase and self.progress.started >= limit
+        )
+        return bool(self._stop_reason or dispatcher.exhausted or over_limit)
+
+    async def _wait_for_running_trials(self) -> None:
+        while self.progress.running:
+            self._wake = anyio.Event()
+            await self._wake.wait()
+
+    def _start_job(self, tg: Any, dispatcher: Dispatcher, service: LocalTrainingService) -> None:
+        sequence = self.progress.started
+        trial_job_id = new_id(6)
+        while trial_job_id in dispatcher.jobs:
+            trial_job_id = new_id(6)
+        trial_dir = self.folder / "trials" / trial_job_id
+        env = {
+            "ASYNCNNI_DISPATCHER": dispatcher.address or "",
+            "ASYNCNNI_EXPERIMENT_ID": self.id,
+            "ASYNCNNI_TRIAL_JOB_ID": trial_job_id,
+            "ASYNCNNI_TRIAL_DIR": str(trial_dir),
+            "ASYNCNNI_TRIAL_SEQUENCE_ID": str(sequence),
+        }
+        if self.config.shared_storage is not None:
+            env["ASYNCNNI_SHARED_DIR"] = str(self.config.shared_storage.local_mount_point)
+        dispatcher.register_job(trial_job_id)
+        dispatcher.store.add_trial_job(trial_job_id, sequence, str(trial_dir))
+        dispatcher.store.commit()
+        self.progress.started += 1
+        self.progress.running += 1
+        tg.start_soon(
+            self._run_job, dispatcher, service, TrialJob(trial_job_id, sequence, trial_dir, env)
+        )
+
+    async def _run_job(
+        self, dispatcher: Dispatcher, service: LocalTrainingService, job: TrialJob
+    ) -> None:
+        try:
+            outcome = await service.run(job)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                dispatcher.store.end_trial_job(
+                    job.trial_job_id, USER_CANCELED, None, "experiment stopped"
+                )
+                dispatcher.store.commit()
+            raise
+        dispatcher.job_ended(job.trial_job_id, outcome.event, outcome.exit_code, outcome.message)
+        self._count(outcome)
+        if outcome.event not in ("SUCCEEDED", USER_CANCELED):
+            log.warning("trial %s %s: %s", job.trial_job_id, outcome.event, outcome.message)
+        if self.on_trial_end is not None:
+            self.on_trial_end(TrialSummary(job.trial_job_id, job.sequence, outcome))
+        self._poke()
+
+    def _count(self, outcome: TrialExit) -> None:
+        progress = self.progress
+        progress.running -= 1
+        attribute = {"SUCCEEDED": "succeeded", "FAILED": "failed", "EARLY_STOPPED": "early_stopped"}
+        name = attribute.get(outcome.event, "canceled")
+        setattr(progress, name, getattr(progress, name) + 1)
+        if self.dispatcher is not None:
+            progress.best = self.dispatcher.best
+            progress.waiting_on = self.dispatcher.waiting_on
+
+    def _poke(self) -> None:
+        """Wake the launcher: a trial ended, a limit was reached, or a stop was asked."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def _fail(self, message: str) -> None:
+        self._error = self._error or message
+        self.stop(message)
+
+    async def _handle_signals(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                if self._stop_reason is None:
+                    log.warning(
+                        "%s: stopping the experiment (again to stop at once)",
+                        signal.Signals(signum).name,
+                    )
+                    self.stop(f"interrupted by {signal.Signals(signum).name}")
+                    if self._service is not None:
+                        self._service.kill_all(self._stop_reason or "interrupted")
+                else:
+                    raise KeyboardInterrupt
+
+    def _assessor(self) -> Any:
+        if self.config.assessor is None:
+            return None
+        from . import assessors  # only experiments with an assessor pay for importing them
+        from .assessor import AssessorDriver
+
+        return AssessorDriver(build_plugin(self.config.assessor, assessors.registry, "assessor"))
+
+    def _gpu_pool(self) -> GpuPool | None:
+        config = self.config
+        if config.trial_gpu_number <= 0:
+            return None
+        indices = config.training_service.gpu_indices
+        if indices is None:
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+            indices = [int(i) for i in visible.split(",") if i.strip().isdigit()]
+        if not indices:
+            raise ConfigError(
+                "trial_gpu_number > 0 needs training_service.gpu_indices (or CUDA_VISIBLE_DEVICES)"
+            )
+        try:
+            return GpuPool(
+                indices, config.training_service.max_trial_number_per_gpu, config.trial_gpu_number
+            )
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+
+    def _log_to_file(self) -> logging.Handler:
+        handler = logging.FileHandler(self.folder / "experiment.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger("asyncnni")
+        root.addHandler(handler)
+        root.setLevel(getattr(logging, self.config.log_level.upper(), logging.INFO))
+        return handler

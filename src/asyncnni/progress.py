@@ -1,0 +1,88 @@
+"""What `asyncnni run` shows while an experiment runs, and after."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from .experiment import Experiment, ExperimentResult, Progress, TrialSummary
+
+
+def progress_line(progress: Progress, max_trials: int | None) -> Text:
+    done = progress.succeeded + progress.failed + progress.early_stopped + progress.canceled
+    total = f"/{max_trials}" if max_trials else ""
+    line = Text()
+    line.append(f"trials {done}{total} done", style="bold")
+    line.append(f"  {progress.running} running  {progress.succeeded} succeeded  ")
+    line.append(f"{progress.failed} failed", style="red" if progress.failed else "")
+    if progress.early_stopped:
+        line.append(f"  {progress.early_stopped} stopped early")
+    if progress.waiting_on:
+        line.append(f"  {len(progress.waiting_on)} waiting on a parent", style="yellow")
+    if progress.best is not None:
+        line.append(f"  best {progress.best:.6g}", style="green")
+    return line
+
+
+class ProgressView:
+    """A live status line on a terminal; one line per finished trial otherwise (logs, CI)."""
+
+    def __init__(self, experiment: Experiment, console: Console, *, live: bool) -> None:
+        self.experiment = experiment
+        self.console = console
+        self.max_trials = experiment.config.max_trial_number
+        self._live = (
+            Live(get_renderable=self._render, console=console, refresh_per_second=4, transient=True)
+            if live and console.is_terminal
+            else None
+        )
+        self._quiet = not live
+        experiment.on_trial_end = self._trial_ended
+
+    def _render(self) -> Text:
+        return progress_line(self.experiment.progress, self.max_trials)
+
+    def _trial_ended(self, trial: TrialSummary) -> None:
+        if self._quiet:
+            return
+        outcome = trial.outcome
+        style = {"SUCCEEDED": "green", "FAILED": "red"}.get(outcome.event, "yellow")
+        text = Text(f"trial {trial.sequence:>4} {trial.trial_job_id} ")
+        text.append(outcome.event, style=style)
+        if outcome.message:
+            text.append(f"  {outcome.message}")
+        self.console.print(text)
+        if self._live is None:
+            self.console.print(self._render())
+
+    def __enter__(self) -> ProgressView:
+        if self._live is not None:
+            self._live.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+    def summary(self, result: ExperimentResult) -> None:
+        style = {"DONE": "green", "STOPPED": "yellow"}.get(result.status, "red")
+        self.console.print(
+            Text.assemble(
+                ("experiment ", ""), (result.experiment_id, "bold"), " ", (result.status, style)
+            )
+        )
+        if result.message:
+            self.console.print(f"  {result.message}", highlight=False)
+        self.console.print(progress_line(result.progress, self.max_trials))
+        self.console.print(f"  files: {result.folder}", highlight=False)
+        self.console.print(
+            f"  results: asyncnni export {result.experiment_id} --format csv", highlight=False
+        )

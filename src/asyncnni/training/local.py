@@ -1,0 +1,196 @@
+"""Trial jobs as local subprocesses."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+from anyio.abc import Process
+
+from .base import EARLY_STOPPED, FAILED, SUCCEEDED, USER_CANCELED, TrialExit, TrialJob
+
+log = logging.getLogger("asyncnni.training")
+
+TERMINATE_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
+LOG_TAIL_BYTES = 2048
+
+
+class GpuPool:
+    """Hands out GPU indices, each to at most ``per_gpu`` trials at once."""
+
+    def __init__(self, indices: list[int], per_gpu: int, per_trial: int) -> None:
+        if per_trial > len(indices) * per_gpu:
+            raise ValueError(
+                f"trial_gpu_number {per_trial} is more than gpu_indices {indices} can hold"
+            )
+        self._free = {index: per_gpu for index in indices}
+        self._per_trial = per_trial
+        self._changed = anyio.Condition()
+
+    async def acquire(self) -> list[int]:
+        async with self._changed:
+            while True:
+                # least-loaded first, so trials spread over the GPUs
+                ready = sorted(
+                    (i for i, n in self._free.items() if n > 0), key=lambda i: -self._free[i]
+                )
+                if len(ready) >= self._per_trial:
+                    chosen = ready[: self._per_trial]
+                    for index in chosen:
+                        self._free[index] -= 1
+                    return chosen
+                await self._changed.wait()
+
+    async def release(self, indices: list[int]) -> None:
+        async with self._changed:
+            for index in indices:
+                self._free[index] += 1
+            self._changed.notify_all()
+
+
+class LocalTrainingService:
+    """Runs each trial job as ``/bin/sh -c trial_command`` in its own process group.
+
+    ``python`` in the command is the interpreter that runs asyncnni: its folder (a venv's
+    bin) goes first on the trial's PATH.
+    """
+
+    def __init__(
+        self,
+        command: str,
+        code_directory: Path,
+        *,
+        bin_dir: Path,
+        max_trial_duration: float | None = None,
+        gpus: GpuPool | None = None,
+    ) -> None:
+        self.command = command
+        self.code_directory = code_directory
+        self.max_trial_duration = max_trial_duration
+        self.gpus = gpus
+        self._scopes: dict[str, anyio.CancelScope] = {}
+        self._kill_reasons: dict[str, tuple[str, str]] = {}
+        self._path = os.pathsep.join([str(_python_folder(bin_dir)), os.environ.get("PATH", "")])
+
+    def kill(self, trial_job_id: str, reason: str, event: str = EARLY_STOPPED) -> None:
+        """Stop a running trial job; it ends as ``event`` with ``reason``."""
+        scope = self._scopes.get(trial_job_id)
+        if scope is not None:
+            self._kill_reasons.setdefault(trial_job_id, (event, reason))
+            scope.cancel()
+
+    def kill_all(self, reason: str) -> None:
+        for trial_job_id in list(self._scopes):
+            self.kill(trial_job_id, reason, USER_CANCELED)
+
+    async def run(self, job: TrialJob) -> TrialExit:
+        """Start the job, wait for it to end (or be killed), and say how it ended."""
+        gpus = await self.gpus.acquire() if self.gpus else None
+        try:
+            return await self._run(job, gpus)
+        finally:
+            if gpus is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.gpus.release(gpus)
+
+    async def _run(self, job: TrialJob, gpus: list[int] | None) -> TrialExit:
+        env = {**os.environ, **job.env, "PATH": self._path, "PYTHONUNBUFFERED": "1"}
+        if gpus is not None:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpus))
+        job.trial_dir.mkdir(parents=True, exist_ok=True)
+        log_path = job.trial_dir / "trial.log"
+        scope = anyio.CancelScope(
+            deadline=anyio.current_time() + self.max_trial_duration
+            if self.max_trial_duration
+            else float("inf")
+        )
+        self._scopes[job.trial_job_id] = scope
+        try:
+            with log_path.open("wb") as log_file:
+                try:
+                    process = await anyio.open_process(
+                        ["/bin/sh", "-c", self.command],
+                        cwd=self.code_directory,
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log_file,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,  # its own process group: we stop the whole tree
+                    )
+                except OSError as err:
+                    return TrialExit(FAILED, None, f"could not start {self.command!r}: {err}")
+                try:
+                    with scope:
+                        exit_code = await process.wait()
+                finally:
+                    if process.returncode is None:
+                        with anyio.CancelScope(shield=True):
+                            await _terminate(process)
+        finally:
+            del self._scopes[job.trial_job_id]
+        killed = self._kill_reasons.pop(job.trial_job_id, None)
+        if killed is not None:
+            return TrialExit(killed[0], process.returncode, killed[1])
+        if scope.cancel_called:
+            return TrialExit(
+                FAILED,
+                process.returncode,
+                f"killed after max_trial_duration ({self.max_trial_duration:g}s)",
+            )
+        if exit_code == 0:
+            return TrialExit(SUCCEEDED, 0)
+        return TrialExit(FAILED, exit_code, _failure_message(exit_code, log_path))
+
+
+def _python_folder(bin_dir: Path) -> Path:
+    """The folder of ``sys.executable``, where ``python`` and ``python3`` are that interpreter;
+    else ``bin_dir`` with small exec scripts of those names. (Symlinks would not do: Python
+    finds its venv beside the path it was started by.)"""
+    home = Path(sys.executable).parent
+    names = ("python", "python3")
+    if all(_same_file(home / name, Path(sys.executable)) for name in names):
+        return home
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shim = bin_dir / name
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        shim.chmod(0o755)
+    return bin_dir
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+async def _terminate(process: Process) -> None:
+    """SIGTERM to the trial's process group, SIGKILL if it is still there after the grace time."""
+    for sig, grace in ((signal.SIGTERM, TERMINATE_GRACE), (signal.SIGKILL, None)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        with anyio.move_on_after(grace):
+            await process.wait()
+        if process.returncode is not None:
+            return
+
+
+def _failure_message(exit_code: int, log_path: Path) -> str:
+    """``exit code N`` and the last line the trial printed (usually the exception)."""
+    what = f"killed by signal {-exit_code}" if exit_code < 0 else f"exit code {exit_code}"
+    try:
+        with log_path.open("rb") as f:
+            f.seek(max(0, log_path.stat().st_size - LOG_TAIL_BYTES))
+            lines = [
+                line for line in f.read().decode(errors="replace").splitlines() if line.strip()
+            ]
+    except OSError:
+        lines = []
+    return f"{what}: {lines[-1].strip()}" if lines else what
