@@ -9,16 +9,13 @@ so the event loop keeps storing and acknowledging reports while a tuner thinks.
 from __future__ import annotations
 
 import enum
-import inspect
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.to_thread
-
+from ._driver import PluginDriver
 from .errors import NoMoreTrials, UnknownParameterError
 
 __all__ = [
@@ -148,7 +145,7 @@ def scalar_metric(value: Any) -> float:
     return float(value)
 
 
-class TunerDriver:
+class TunerDriver(PluginDriver):
     """Calls one tuner object, whatever its style, from the event loop.
 
     Coroutine methods are awaited; plain methods run in a worker thread. Methods the user's
@@ -157,13 +154,15 @@ class TunerDriver:
     parameter_id, **kwargs)`` and ``def generate_parameters(self, parameter_id)`` both work.
     """
 
-    _METHODS = (
+    KIND = "tuner"
+    METHODS = (
         "update_search_space",
         "generate_parameters",
         "receive_trial_result",
         "trial_end",
         "import_data",
     )
+    REQUIRED = ("generate_parameters",)
 
     def __init__(
         self,
@@ -173,7 +172,6 @@ class TunerDriver:
         shared_dir: Path | None = None,
     ) -> None:
         self.tuner = tuner
-        self.name = type(tuner).__name__
         # set attributes that the Tuner base declares, on any tuner object (NNI-style too)
         try:
             tuner._outcomes = outcomes  # type: ignore[attr-defined]
@@ -181,41 +179,7 @@ class TunerDriver:
                 tuner.shared_dir = shared_dir  # type: ignore[attr-defined]
         except AttributeError:  # a class with __slots__: it simply does not get them
             pass
-        self._calls: dict[str, Callable[..., Awaitable[Any]] | None] = {
-            name: self._adapt(getattr(tuner, name, None)) for name in self._METHODS
-        }
-        if self._calls["generate_parameters"] is None:
-            raise TypeError(f"tuner {self.name} has no generate_parameters method")
-
-    @staticmethod
-    def _adapt(method: Callable[..., Any] | None) -> Callable[..., Awaitable[Any]] | None:
-        if method is None:
-            return None
-        accepts = _accepted_keywords(method)
-
-        def narrow(kwargs: dict[str, Any]) -> dict[str, Any]:
-            if accepts is None:
-                return kwargs
-            return {k: v for k, v in kwargs.items() if k in accepts}
-
-        if inspect.iscoroutinefunction(method):
-
-            async def call_async(*args: Any, **kwargs: Any) -> Any:
-                return await method(*args, **narrow(kwargs))
-
-            return call_async
-
-        async def call_in_thread(*args: Any, **kwargs: Any) -> Any:
-            kw = narrow(kwargs)
-            return await anyio.to_thread.run_sync(
-                lambda: method(*args, **kw), abandon_on_cancel=True
-            )
-
-        return call_in_thread
-
-    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        call = self._calls[name]
-        return None if call is None else await call(*args, **kwargs)
+        super().__init__(tuner)
 
     async def update_search_space(self, search_space: dict) -> None:
         await self._call("update_search_space", search_space)
@@ -239,14 +203,3 @@ class TunerDriver:
 
     async def import_data(self, data: list[dict]) -> None:
         await self._call("import_data", data)
-
-
-def _accepted_keywords(method: Callable[..., Any]) -> set[str] | None:
-    """Names a method takes as keywords, or None when it takes any (``**kwargs``)."""
-    try:
-        params = inspect.signature(method).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return None
-    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}

@@ -1,0 +1,76 @@
+"""Calling a plug-in (tuner, assessor) from the event loop, whatever style it is written in.
+
+A plug-in's methods are ``async def`` (awaited) or plain ``def`` as in NNI (run in a worker
+thread, so the event loop keeps serving trials while the plug-in thinks). A method the
+plug-in lacks is skipped, and keyword arguments a method cannot take are dropped, so
+``def assess_trial(self, trial_job_id, trial_history)`` works although the dispatcher also
+passes ``parameter_id``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio.to_thread
+
+
+class PluginDriver:
+    """Base of TunerDriver and AssessorDriver: adapts the methods named in ``METHODS``.
+
+    Subclasses set ``KIND`` (for messages), ``METHODS`` and ``REQUIRED`` (methods the plug-in
+    must have: constructing the driver raises TypeError without them), and call ``_call``.
+    """
+
+    KIND = "plug-in"
+    METHODS: tuple[str, ...] = ()
+    REQUIRED: tuple[str, ...] = ()
+
+    def __init__(self, plugin: object) -> None:
+        self.name = type(plugin).__name__
+        self._calls: dict[str, Callable[..., Awaitable[Any]] | None] = {
+            name: _adapt(getattr(plugin, name, None)) for name in self.METHODS
+        }
+        for name in self.REQUIRED:
+            if self._calls[name] is None:
+                raise TypeError(f"{self.KIND} {self.name} has no {name} method")
+
+    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        call = self._calls[name]
+        return None if call is None else await call(*args, **kwargs)
+
+
+def _adapt(method: Callable[..., Any] | None) -> Callable[..., Awaitable[Any]] | None:
+    if method is None:
+        return None
+    accepts = _accepted_keywords(method)
+
+    def narrow(kwargs: dict[str, Any]) -> dict[str, Any]:
+        if accepts is None:
+            return kwargs
+        return {k: v for k, v in kwargs.items() if k in accepts}
+
+    if inspect.iscoroutinefunction(method):
+
+        async def call_async(*args: Any, **kwargs: Any) -> Any:
+            return await method(*args, **narrow(kwargs))
+
+        return call_async
+
+    async def call_in_thread(*args: Any, **kwargs: Any) -> Any:
+        kw = narrow(kwargs)
+        return await anyio.to_thread.run_sync(lambda: method(*args, **kw), abandon_on_cancel=True)
+
+    return call_in_thread
+
+
+def _accepted_keywords(method: Callable[..., Any]) -> set[str] | None:
+    """Names a method takes as keywords, or None when it takes any (``**kwargs``)."""
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
