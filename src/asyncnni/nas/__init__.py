@@ -1,0 +1,72 @@
+"""Neural architecture search on torch models: the only part of asyncnni that imports torch.
+
+Names load on first use, so ``from asyncnni.nas.ssgen import register_cli`` (what the CLI
+does) does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .base_mutator import BaseMutator
+    from .darts import DartsMutator, DartsTrainer
+    from .enas import EnasMutator, EnasTrainer
+    from .errors import ArchitectureError, NasError
+    from .fixed import FixedArchitecture, apply_fixed_architecture
+    from .mutables import InputChoice, LayerChoice, Mutable
+    from .mutator import Mutator, decision_to_json
+    from .random_mutator import RandomMutator
+    from .ssgen import generate_search_space, search_space
+    from .trainer import Trainer
+
+_LAZY = {
+    "ArchitectureError": "errors",
+    "BaseMutator": "base_mutator",
+    "DartsMutator": "darts",
+    "DartsTrainer": "darts",
+    "EnasMutator": "enas",
+    "EnasTrainer": "enas",
+    "FixedArchitecture": "fixed",
+    "InputChoice": "mutables",
+    "LayerChoice": "mutables",
+    "Mutable": "mutables",
+    "Mutator": "mutator",
+    "NasError": "errors",
+    "RandomMutator": "random_mutator",
+    "Trainer": "trainer",
+    "apply_fixed_architecture": "fixed",
+    "decision_to_json": "mutator",
+    "generate_search_space": "ssgen",
+    "search_space": "ssgen",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'asyncnni.nas' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+__all__ = [
+    "ArchitectureError",
+    "BaseMutator",
+    "DartsMutator",
+    "DartsTrainer",
+    "EnasMutator",
+    "EnasTrainer",
+    "FixedArchitecture",
+    "InputChoice",
+    "LayerChoice",
+    "Mutable",
+    "Mutator",
+    "NasError",
+    "RandomMutator",
+    "Trainer",
+    "apply_fixed_architecture",
+    "decision_to_json",
+    "generate_search_space",
+    "search_space",
+]
