@@ -160,8 +160,15 @@ class Dispatcher:
             if self.address.startswith("ipc://"):  # ZeroMQ leaves the socket file behind
                 Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)
 
-    def register_job(self, trial_job_id: str) -> None:
-        """A training service announces a trial job before it starts; unknown ids are refused."""
+    def register_job(
+        self, trial_job_id: str, sequence: int | None = None, trial_dir: str = ""
+    ) -> None:
+        """A training service announces a trial job before it starts (unknown ids are refused);
+        it is recorded in the store as RUNNING."""
+        self.store.add_trial_job(
+            trial_job_id, len(self.jobs) if sequence is None else sequence, trial_dir
+        )
+        self.store.commit()
         self.jobs[trial_job_id] = JobState(trial_job_id)
 
     def stop_new_parameters(self) -> None:

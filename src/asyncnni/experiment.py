@@ -248,9 +248,7 @@ class Experiment:
         }
         if self.config.shared_storage is not None:
             env["ASYNCNNI_SHARED_DIR"] = str(self.config.shared_storage.local_mount_point)
-        dispatcher.register_job(trial_job_id)
-        dispatcher.store.add_trial_job(trial_job_id, sequence, str(trial_dir))
-        dispatcher.store.commit()
+        dispatcher.register_job(trial_job_id, sequence, str(trial_dir))
         self.progress.started += 1
         self.progress.running += 1
         tg.start_soon(

@@ -1,0 +1,5 @@
+"""`python -m asyncnni` is the `asyncnni` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,10 @@
+from asyncnni import Tuner
+
+
+class BrokenTuner(Tuner):
+    """Generates two configurations, then fails."""
+
+    async def generate_parameters(self, parameter_id, **info):
+        if parameter_id >= 2:
+            raise ZeroDivisionError("the tuner divided by zero")
+        return {"x": float(parameter_id)}

@@ -1,0 +1,33 @@
+"""Building small experiments for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+def experiment_config(tmp_path: Path, **overrides) -> dict:
+    """A config dict running tests/assets/echo_trial.py with the Random tuner."""
+    config = {
+        "search_space": {"x": {"_type": "uniform", "_value": [0, 1]}},
+        "trial_command": "python echo_trial.py",
+        "trial_code_directory": str(ASSETS),
+        "trial_concurrency": 4,
+        "max_trial_number": 20,
+        "tuner": {"name": "Random", "class_args": {"optimize_mode": "maximize", "seed": 1}},
+        "training_service": {"platform": "local"},
+        "experiment_working_directory": str(tmp_path / "experiments"),
+    }
+    config.update(overrides)
+    return config
+
+
+def process_is_gone(pid: int) -> bool:
+    """True when ``pid`` has exited: no such process, or a zombie left to an init that
+    does not reap (as in some containers)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"

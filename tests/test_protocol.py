@@ -1,0 +1,161 @@
+"""Wire protocol v1: round trips, and every malformed message refused with a clear ProtocolError."""
+
+import math
+
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from asyncnni import protocol
+from asyncnni.errors import ProtocolError
+
+ids = st.text(min_size=1, max_size=20)
+counts = st.integers(min_value=0, max_value=2**31)
+finite = st.floats(allow_nan=False, allow_infinity=False)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | finite | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+metric_values = finite | st.fixed_dictionaries(
+    {"default": finite}, optional={"loss": finite, "note": st.text(max_size=8)}
+)
+
+messages = st.one_of(
+    st.builds(protocol.new_trial, counts, ids, counts),
+    st.builds(
+        protocol.parameters,
+        counts,
+        counts,
+        counts,
+        st.dictionaries(st.text(max_size=8), json_values),
+        st.text(max_size=10),
+    ),
+    st.builds(protocol.no_more_trials, counts),
+    st.builds(
+        protocol.report_metric,
+        counts,
+        ids,
+        counts,
+        st.sampled_from(["PERIODICAL", "FINAL"]),
+        counts,
+        metric_values,
+    ),
+    st.builds(protocol.ack, counts),
+    st.builds(
+        protocol.trial_end,
+        ids,
+        st.sampled_from(sorted(protocol.TRIAL_END_EVENTS)),
+        st.none() | st.integers(-255, 255),
+    ),
+    st.builds(protocol.kill_trial, ids, st.text(max_size=20)),
+    st.builds(protocol.error, st.text(max_size=10), st.text(max_size=30), st.none() | counts),
+)
+
+
+@given(messages)
+def test_every_message_round_trips(message):
+    assert protocol.decode(protocol.encode(message)) == message
+
+
+@given(st.binary(max_size=64))
+def test_garbage_bytes_raise_protocol_error_or_decode_to_a_valid_message(data):
+    try:
+        message = protocol.decode(data)
+    except ProtocolError as err:
+        assert err.code in {
+            protocol.E_DECODE,
+            protocol.E_VERSION,
+            protocol.E_KIND,
+            protocol.E_FIELD,
+        }
+        assert str(err)
+    else:  # astronomically unlikely, but then it must really be valid
+        protocol.validate(message)
+
+
+@given(messages, st.data())
+def test_a_missing_field_is_named(message, data):
+    required = [
+        name
+        for name in message
+        if name not in ("v", "kind") and not (name == "req" and message["kind"] == "ERROR")
+    ]
+    if not required:
+        return
+    name = data.draw(st.sampled_from(required))
+    del message[name]
+    with pytest.raises(ProtocolError, match=f"missing field '{name}'") as err:
+        protocol.decode(msgpack.packb(message))
+    assert err.value.code == protocol.E_FIELD
+
+
+@pytest.mark.parametrize(
+    "message, code, words",
+    [
+        ([1, 2, 3], protocol.E_DECODE, "must be a map"),
+        ({"kind": "ACK", "req": 1}, protocol.E_VERSION, "version None"),
+        ({"v": 2, "kind": "ACK", "req": 1}, protocol.E_VERSION, "version 2"),
+        ({"v": 1, "kind": "HELLO"}, protocol.E_KIND, "unknown message kind 'HELLO'"),
+        ({"v": 1}, protocol.E_KIND, "unknown message kind None"),
+        (
+            {"v": 1, "kind": "NEW_TRIAL", "req": -1, "trial_job_id": "a", "parameter_index": 0},
+            protocol.E_FIELD,
+            "'req'",
+        ),
+        (
+            {"v": 1, "kind": "NEW_TRIAL", "req": 1, "trial_job_id": 5, "parameter_index": 0},
+            protocol.E_FIELD,
+            "'trial_job_id' must be a string",
+        ),
+        (
+            {"v": 1, "kind": "NEW_TRIAL", "req": 1, "trial_job_id": "", "parameter_index": 0},
+            protocol.E_FIELD,
+            "must not be empty",
+        ),
+        (
+            {"v": 1, "kind": "NEW_TRIAL", "req": True, "trial_job_id": "a", "parameter_index": 0},
+            protocol.E_FIELD,
+            "'req'",
+        ),
+        (
+            protocol.report_metric(1, "a", 0, "SOMETIMES", 0, 1.0),
+            protocol.E_FIELD,
+            "PERIODICAL or FINAL",
+        ),
+        (protocol.report_metric(1, "a", 0, "FINAL", 0, "high"), protocol.E_FIELD, "a number"),
+        (
+            protocol.report_metric(1, "a", 0, "FINAL", 0, {"loss": 1.0}),
+            protocol.E_FIELD,
+            "under 'default'",
+        ),
+        (protocol.report_metric(1, "a", 0, "FINAL", 0, True), protocol.E_FIELD, "a number"),
+        (protocol.trial_end("a", "EXPLODED", 1), protocol.E_FIELD, "'event'"),
+    ],
+)
+def test_malformed_messages_are_refused_with_a_clear_message(message, code, words):
+    with pytest.raises(ProtocolError) as err:
+        protocol.decode(msgpack.packb(message))
+    assert err.value.code == code
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("wrap", [lambda v: v, lambda v: {"default": v}])
+def test_non_finite_metrics_are_refused(bad, wrap):
+    with pytest.raises(ProtocolError, match="finite"):
+        protocol.decode(protocol.encode(protocol.report_metric(1, "a", 0, "FINAL", 0, wrap(bad))))
+
+
+def test_map_keys_must_be_strings():
+    with pytest.raises(ProtocolError) as err:
+        protocol.decode(msgpack.packb({1: 2}))
+    assert err.value.code == protocol.E_DECODE
+
+
+def test_request_id_is_recovered_from_an_invalid_message_when_present():
+    assert protocol.request_id(msgpack.packb({"v": 1, "kind": "NEW_TRIAL", "req": 7})) == 7
+    assert protocol.request_id(b"\xc1") is None
