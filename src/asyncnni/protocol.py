@@ -119,6 +119,10 @@ def _is_parameters(x: object) -> bool:
     return type(x) is dict
 
 
+def _is_present(x: object) -> bool:
+    return True  # checked further by metric_scalar
+
+
 _FIELD_CHECKS: dict[str, tuple[tuple[str, Any, str], ...]] = {
     NEW_TRIAL: (
         ("req", _is_req, "a non-negative integer"),
@@ -139,6 +143,7 @@ _FIELD_CHECKS: dict[str, tuple[tuple[str, Any, str], ...]] = {
         ("parameter_id", _is_index, "a non-negative integer"),
         ("type", METRIC_TYPES.__contains__, "PERIODICAL or FINAL"),
         ("sequence", _is_index, "a non-negative integer"),
+        ("value", _is_present, "a metric"),
     ),
     ACK: (("req", _is_req, "a non-negative integer"),),
     TRIAL_END: (
