@@ -14,6 +14,7 @@ from rich.console import Console
 
 from ._version import __version__
 from .errors import AsyncNNIError
+from .nas.ssgen import register_cli as register_nas_cli
 
 app = typer.Typer(
     add_completion=False,
@@ -137,6 +138,9 @@ def _csv(rows: list[dict]) -> str:
 
 def _cell(value: object) -> object:
     return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+register_nas_cli(app)  # ss-gen: imports torch only when it runs
 
 
 def main() -> None:

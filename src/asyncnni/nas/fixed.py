@@ -109,8 +109,9 @@ def _parameter_mask(key: str, mutable: Mutable, parameter: Mapping[str, Any]) ->
         expected = [mutable.labels[i] for i in indices]
         if _as_list(key, "_value", labels) != expected:
             raise ArchitectureError(
-                f"parameter {key!r}: _value {labels!r} does not match the candidates at _idx "
-                f"{indices} ({expected!r}); was the search space generated from this model?"
+                f"parameter {key!r}: _value {parameter['_value']!r} does not match _idx "
+                f"{parameter['_idx']!r}, which is {expected if not single else expected[0]!r}; "
+                "was the search space generated from this model?"
             )
     return choice_mask(mutable.n_candidates, indices)
 
