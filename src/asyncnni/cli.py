@@ -21,7 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Hyperparameter optimisation and NAS experiments.",
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # long paths and messages stay on one line
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
