@@ -171,6 +171,18 @@ class Dispatcher:
         self.store.commit()
         self.jobs[trial_job_id] = JobState(trial_job_id)
 
+    async def drain(self) -> None:
+        """Return once every result and trial end received so far has reached the tuner (and
+        the assessor). The experiment calls it before it cancels the dispatcher, so the tuner
+        hears the results and ends of the last trials too."""
+        drained = anyio.Event()
+
+        async def mark() -> None:
+            drained.set()
+
+        self._feedback.send_nowait(mark)  # commands of a stream run in order: mark runs last
+        await drained.wait()
+
     def stop_new_parameters(self) -> None:
         """From now on every NEW_TRIAL is answered NO_MORE_TRIALS (a limit was reached)."""
         if not self.exhausted:

@@ -184,6 +184,7 @@ class Experiment:
                     self.stop("max_experiment_duration reached")
                     dispatcher.stop_new_parameters()
                     await self._wait_for_running_trials()
+                await dispatcher.drain()
                 tg.cancel_scope.cancel()
             if self._error:
                 status = "ERROR"
