@@ -1,0 +1,187 @@
+"""Multi-phase trials (issue 3), end to end: real trial processes, real sockets, the real store."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from .helpers import experiment_config
+from .traces import Finished, read_jsonl, run, user_tuner
+
+
+def recording(tmp_path: Path, **class_args: object) -> dict:
+    return user_tuner(
+        "recording_tuner.py", "RecordingTuner", record=str(tmp_path / "tuner.jsonl"), **class_args
+    )
+
+
+def phases(tmp_path: Path, trial_args: str, tuner: dict, **keys: object) -> dict:
+    """A config running tests/assets/phases_trial.py with ``trial_args``."""
+    return experiment_config(
+        tmp_path, trial_command=f"python phases_trial.py {trial_args}", tuner=tuner, **keys
+    )
+
+
+def calls(tmp_path: Path, kind: str) -> list[dict]:
+    return [c for c in read_jsonl(tmp_path / "tuner.jsonl") if c["call"] == kind]
+
+
+@pytest.fixture(scope="module")
+def four_jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Finished]:
+    """Four concurrent jobs of three phases each, 12 configurations in all."""
+    tmp_path = tmp_path_factory.mktemp("four_jobs")
+    finished = run(
+        phases(
+            tmp_path,
+            "--phases 3",
+            recording(tmp_path),
+            multi_phase=True,
+            trial_concurrency=4,
+            max_trial_number=12,
+        )
+    )
+    assert finished.result.status == "DONE", finished.result.message
+    return tmp_path, finished
+
+
+def test_each_job_gets_increasing_ids_and_indexes(four_jobs: tuple[Path, Finished]) -> None:
+    _, finished = four_jobs
+    rows = finished.configured
+    assert sorted(row["parameter_id"] for row in rows) == list(range(12))
+    per_job: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        per_job[row["trial_job_id"]].append(row)
+    assert len(per_job) >= 4
+    for job_rows in per_job.values():
+        ids = [row["parameter_id"] for row in job_rows]
+        assert [row["parameter_index"] for row in job_rows] == list(range(len(job_rows)))
+        assert ids == sorted(ids)
+
+
+def test_each_result_belongs_to_its_configuration(four_jobs: tuple[Path, Finished]) -> None:
+    _, finished = four_jobs
+    for row in finished.configured:
+        # the trial reports its configuration's x (= its parameter id) and its loop round
+        assert row["final_metric"] == {
+            "default": row["parameter_id"],
+            "phase": row["parameter_index"],
+        }
+        assert row["parameters"]["asked_by"] == row["trial_job_id"]
+    seen = finished.trial_records("calls.jsonl")
+    assert all(r["params"] is None or r["params"]["asked_by"] == r["job"] for r in seen)
+
+
+def test_multi_phase_tuner_sees_the_asking_job(four_jobs: tuple[Path, Finished]) -> None:
+    tmp_path, finished = four_jobs
+    owner = {row["parameter_id"]: row["trial_job_id"] for row in finished.configured}
+    index = {row["parameter_id"]: row["parameter_index"] for row in finished.configured}
+    generated = calls(tmp_path, "generate")
+    assert {c["parameter_id"]: (c["trial_job_id"], c["parameter_index"]) for c in generated} == {
+        pid: (owner[pid], index[pid]) for pid in owner
+    }
+    results = calls(tmp_path, "result")
+    assert {c["parameter_id"]: (c["trial_job_id"], c["value"]) for c in results} == {
+        pid: (job, float(pid)) for pid, job in owner.items()
+    }
+    ends = calls(tmp_path, "end")
+    assert {c["parameter_id"]: (c["trial_job_id"], c["success"]) for c in ends} == {
+        pid: (job, True) for pid, job in owner.items()
+    }
+
+
+def test_without_multi_phase_a_job_keeps_its_configuration(tmp_path: Path) -> None:
+    finished = run(
+        phases(
+            tmp_path,
+            "--phases 1 --gets 3",
+            recording(tmp_path),
+            trial_concurrency=2,
+            max_trial_number=3,
+        )
+    )
+    seen = finished.trial_records("calls.jsonl")
+    by_job: dict[str, list[dict]] = defaultdict(list)
+    for record in seen:
+        by_job[record["job"]].append(record["params"])
+    assert len(by_job) == 3
+    for job, answers in by_job.items():
+        assert len(answers) == 3 and answers[0] is not None
+        assert answers == [answers[0]] * 3 and answers[0]["asked_by"] == job
+    assert len(calls(tmp_path, "generate")) == 3  # the repeats never reached the tuner
+    assert [row["parameter_index"] for row in finished.configured] == [0, 0, 0]
+
+
+def test_two_gets_then_one_report_fails_the_first(tmp_path: Path) -> None:
+    finished = run(
+        phases(
+            tmp_path,
+            "--phases 1 --gets 2",
+            recording(tmp_path),
+            multi_phase=True,
+            trial_concurrency=2,
+            max_trial_number=4,
+        )
+    )
+    rows = finished.configured
+    assert len(rows) == 4
+    first = [row for row in rows if row["parameter_index"] == 0]
+    second = [row for row in rows if row["parameter_index"] == 1]
+    assert len(first) == len(second) == 2
+    assert all(row["final_metric"] is None for row in first)
+    assert all(row["final_metric"]["default"] == row["parameter_id"] for row in second)
+    log = finished.log_text
+    for row in first:
+        assert (
+            f"trial job {row['trial_job_id']}: parameter id {row['parameter_id']} got no final result"
+            in log
+        )
+    ended = {c["parameter_id"]: c["success"] for c in calls(tmp_path, "end")}
+    assert ended == {
+        **{row["parameter_id"]: False for row in first},
+        **{row["parameter_id"]: True for row in second},
+    }
+    assert {c["parameter_id"] for c in calls(tmp_path, "result")} == {
+        row["parameter_id"] for row in second
+    }
+
+
+def test_no_more_trials_ends_every_job(tmp_path: Path) -> None:
+    finished = run(
+        phases(
+            tmp_path,
+            "",  # asks until get_next_parameter() returns None
+            recording(tmp_path, limit=5),
+            max_trial_number=None,
+            multi_phase=True,
+            trial_concurrency=3,
+        )
+    )
+    assert finished.result.status == "DONE", finished.result.message
+    assert sorted(row["parameter_id"] for row in finished.configured) == list(range(5))
+    assert {row["status"] for row in finished.rows} == {"SUCCEEDED"}
+    last_answer: dict[str, object] = {}
+    for record in finished.trial_records("calls.jsonl"):
+        last_answer[record["job"]] = record["params"]
+    assert len(last_answer) >= 3 and set(map(repr, last_answer.values())) == {"None"}
+
+
+def test_max_trial_number_counts_configurations(tmp_path: Path) -> None:
+    finished = run(
+        phases(
+            tmp_path,
+            "",
+            recording(tmp_path),
+            multi_phase=True,
+            trial_concurrency=2,
+            max_trial_number=7,
+        )
+    )
+    assert finished.result.status == "DONE", finished.result.message
+    rows = finished.configured
+    assert sorted(row["parameter_id"] for row in rows) == list(range(7))
+    assert all(row["final_metric"] is not None for row in rows)
+    assert {row["status"] for row in finished.rows} == {"SUCCEEDED"}
+    # at most the two concurrent jobs (plus a latecomer told "no more") ran them all
+    assert len({row["trial_job_id"] for row in rows}) <= 2
