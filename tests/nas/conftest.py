@@ -59,15 +59,15 @@ def toy_net():
 
 @pytest.fixture
 def toy_data():
-    """(train, valid): 4 classes, each a fixed pattern plus noise, 8x8 pixels."""
+    """(train, valid): 4 classes, each a colour (a mean per channel) under pixel noise, 8x8."""
 
-    def make(n_train: int = 256, n_valid: int = 128, seed: int = 0):
+    def make(n_train: int = 512, n_valid: int = 128, seed: int = 0):
         g = torch.Generator().manual_seed(seed)
-        patterns = torch.randn(4, 3, 8, 8, generator=g)
+        colours = torch.randn(4, 3, 1, 1, generator=g)
 
         def draw(n):
             y = torch.randint(0, 4, (n,), generator=g)
-            x = patterns[y] + 1.5 * torch.randn(n, 3, 8, 8, generator=g)
+            x = colours[y] + torch.randn(n, 3, 8, 8, generator=g)
             return TensorDataset(x, y)
 
         return draw(n_train), draw(n_valid)

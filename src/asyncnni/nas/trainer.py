@@ -32,7 +32,7 @@ def accuracy(logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
 def split_dataset(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
     """``dataset`` split at random into (the rest, ``fraction`` of it); the same split per seed."""
     size = len(dataset)  # type: ignore[arg-type]
-    part = max(1, round(size * fraction))
+    part = round(size * fraction)
     if not 0 < part < size:
         raise ValueError(f"cannot split {size} samples into {fraction:.0%} and the rest")
     rest, held = random_split(dataset, [size - part, part], torch.Generator().manual_seed(seed))
