@@ -245,8 +245,9 @@ def test_gpu_indices_in_nni_forms(tmp_path, text, gpu_indices):
 
 
 # (appended to BASE, line, column, key path, fragment of what is wrong)
+# fmt: off
 ERROR_CASES = [
-    ('trial_concurrency: "four"\n', 6, 20, "trial_concurrency", "positive integer"),
+    ("trial_concurrency: \"four\"\n", 6, 20, "trial_concurrency", "positive integer"),
     ("trialConcurrency: four\n", 6, 19, "trialConcurrency", "positive integer"),
     ("trial_concurrency: true\n", 6, 20, "trial_concurrency", "boolean"),
     ("trial_concurrency: 0\n", 6, 20, "trial_concurrency", "positive integer"),
@@ -271,107 +272,30 @@ ERROR_CASES = [
     ("experiment_name: [a]\n", 6, 18, "experiment_name", "string"),
     ("trial_code_directory: nowhere\n", 6, 23, "trial_code_directory", "no such folder"),
     ("search_space_file: space.json\n", 6, 20, "search_space_file", "not both"),
-    (
-        "training_service:\n  platform: remote\n",
-        7,
-        13,
-        "training_service.platform",
-        "not implemented",
-    ),
-    (
-        "training_service:\n  platform: mars\n",
-        7,
-        13,
-        "training_service.platform",
-        "unknown platform",
-    ),
-    (
-        "training_service:\n  gpu_indices: [0, -1]\n",
-        7,
-        20,
-        "training_service.gpu_indices[1]",
-        "non-negative",
-    ),
+    ("training_service:\n  platform: remote\n", 7, 13, "training_service.platform", "not implemented"),
+    ("training_service:\n  platform: mars\n", 7, 13, "training_service.platform", "unknown platform"),
+    ("training_service:\n  gpu_indices: [0, -1]\n", 7, 20, "training_service.gpu_indices[1]", "non-negative"),
     ("training_service:\n  gpu_indices: [1, 1]\n", 7, 16, "training_service.gpu_indices", "repeat"),
-    (
-        "training_service:\n  gpuIndices: 'a,b'\n",
-        7,
-        15,
-        "training_service.gpuIndices",
-        "GPU indices",
-    ),
-    (
-        "training_service:\n  use_active_gpu: 0\n",
-        7,
-        19,
-        "training_service.use_active_gpu",
-        "true or false",
-    ),
-    (
-        "training_service:\n  machine_list: []\n",
-        7,
-        3,
-        "training_service.machine_list",
-        "unknown key",
-    ),
+    ("training_service:\n  gpuIndices: 'a,b'\n", 7, 15, "training_service.gpuIndices", "GPU indices"),
+    ("training_service:\n  use_active_gpu: 0\n", 7, 19, "training_service.use_active_gpu", "true or false"),
+    ("training_service:\n  machine_list: []\n", 7, 3, "training_service.machine_list", "unknown key"),
     ("training_service: local\n", 6, 19, "training_service", "map of keys"),
     ("shared_storage:\n  storage_type: NFS\n", 7, 3, "shared_storage.local_mount_point", "missing"),
-    (
-        "shared_storage:\n  local_mount_point: s\n  local_mounted: x\n",
-        8,
-        18,
-        "shared_storage.local_mounted",
-        "not one of",
-    ),
+    ("shared_storage:\n  local_mount_point: s\n  local_mounted: x\n", 8, 18, "shared_storage.local_mounted", "not one of"),
     ("assessor:\n  class_args: {}\n", 7, 3, "assessor", "give name"),
     ("assessor:\n  name: Mediantop\n", 7, 9, "assessor.name", "did you mean 'medianstop'"),
-    (
-        "assessor:\n  name: Medianstop\n  class_name: a.B\n",
-        8,
-        15,
-        "assessor.class_name",
-        "not both",
-    ),
+    ("assessor:\n  name: Medianstop\n  class_name: a.B\n", 8, 15, "assessor.class_name", "not both"),
     ("assessor:\n  class_name: Mine\n", 7, 15, "assessor.class_name", "dotted path"),
-    (
-        "assessor:\n  class_name: Mine\n  class_file_name: mine.py\n",
-        7,
-        3,
-        "assessor.code_directory",
-        "required with class_file_name",
-    ),
-    (
-        "assessor:\n  class_name: Mine\n  code_directory: .\n  class_file_name: mine.py\n",
-        9,
-        20,
-        "assessor.class_file_name",
-        "no file",
-    ),
-    (
-        "assessor:\n  class_name: a.B\n  code_directory: gone\n",
-        8,
-        19,
-        "assessor.code_directory",
-        "no such folder",
-    ),
+    ("assessor:\n  class_name: Mine\n  class_file_name: mine.py\n", 7, 3, "assessor.code_directory", "required with class_file_name"),
+    ("assessor:\n  class_name: Mine\n  code_directory: .\n  class_file_name: mine.py\n", 9, 20, "assessor.class_file_name", "no file"),
+    ("assessor:\n  class_name: a.B\n  code_directory: gone\n", 8, 19, "assessor.code_directory", "no such folder"),
     ("assessor:\n  name: Medianstop\n  class_args: [1]\n", 8, 15, "assessor.class_args", "map"),
-    (
-        "assessor:\n  name: Medianstop\n  class_args: {1: 2}\n",
-        8,
-        16,
-        "assessor.class_args.1",
-        "identifier",
-    ),
-    (
-        "assessor:\n  name: Medianstop\n  classArgs: {}\n  class_args: {}\n",
-        9,
-        3,
-        "assessor.class_args",
-        "given twice",
-    ),
+    ("assessor:\n  name: Medianstop\n  class_args: {1: 2}\n", 8, 16, "assessor.class_args.1", "identifier"),
+    ("assessor:\n  name: Medianstop\n  classArgs: {}\n  class_args: {}\n", 9, 3, "assessor.class_args", "given twice"),
     ("advisor:\n  class_name: a.B\n", 5, 3, "tuner", "advisor replaces"),
     ("1: one\n", 6, 1, "", "keys must be strings"),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("extra", "line", "column", "key", "fragment"), ERROR_CASES)
@@ -384,39 +308,24 @@ def test_errors_name_file_line_column_and_key(tmp_path, extra, line, column, key
     assert fragment in message
 
 
-@pytest.mark.parametrize(
-    ("text", "line", "column", "key", "fragment"),
-    [
-        ("trial_command: x\ntuner: {name: Random}\n", 1, 1, "search_space", "missing"),
-        (S + "tuner: {name: Random}\n", 1, 1, "trial_command", "missing"),
-        (S + "trial_command: x\n", 1, 1, "tuner", "missing"),
-        (
-            "search_space: [1]\ntrial_command: x\ntuner: {name: Random}\n",
-            1,
-            15,
-            "search_space",
-            "map",
-        ),
-        (S + "trial_command: ''\ntuner: {name: Random}\n", 2, 16, "trial_command", "non-empty"),
-        (
-            S + "trial_command: x\ntuner: {name: TPEE}\n",
-            3,
-            15,
-            "tuner.name",
-            "unknown built-in tuner",
-        ),
-        (S + "trial_command: x\ntuner: {}\n", 3, 8, "tuner", "give name"),
-        (S + "trial_command: x\ntuner: Random\n", 3, 8, "tuner", "map of keys"),
-        (
-            "search_space_file: nope.json\ntrial_command: x\ntuner: {name: Random}\n",
-            1,
-            20,
-            "search_space_file",
-            "no such file",
-        ),
-        ("- a\n- b\n", 1, 1, "", "map of keys"),
-    ],
-)
+RUN = "trial_command: x\ntuner: {name: Random}\n"
+# fmt: off
+WHOLE_FILE_CASES = [
+    (RUN, 1, 1, "search_space", "missing"),
+    (S + "tuner: {name: Random}\n", 1, 1, "trial_command", "missing"),
+    (S + "trial_command: x\n", 1, 1, "tuner", "missing"),
+    ("search_space: [1]\n" + RUN, 1, 15, "search_space", "map"),
+    (S + "trial_command: ''\ntuner: {name: Random}\n", 2, 16, "trial_command", "non-empty"),
+    (S + "trial_command: x\ntuner: {name: TPEE}\n", 3, 15, "tuner.name", "unknown built-in tuner"),
+    (S + "trial_command: x\ntuner: {}\n", 3, 8, "tuner", "give name"),
+    (S + "trial_command: x\ntuner: Random\n", 3, 8, "tuner", "map of keys"),
+    ("search_space_file: nope.json\n" + RUN, 1, 20, "search_space_file", "no such file"),
+    ("- a\n- b\n", 1, 1, "", "map of keys"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("text", "line", "column", "key", "fragment"), WHOLE_FILE_CASES)
 def test_whole_file_errors(tmp_path, text, line, column, key, fragment):
     path = write(tmp_path, text)
     message = load_error(path)

@@ -26,8 +26,9 @@ import anyio.to_thread
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from ..assessor import Assessor, AssessResult
-from ..tuner import OptimizeMode, scalar_metric
+from ..assessor import AssessResult
+from ..tuner import OptimizeMode
+from ._history import HistoryAssessor, integer_arg
 
 # the fewest results every family can be fitted to: each has at most three parameters
 MIN_POINTS = 3
@@ -91,7 +92,7 @@ def predict_final(history: Sequence[float], epoch_num: int) -> float | None:
     return float(np.dot(weights, predictions) / weights.sum())
 
 
-class CurvefittingAssessor(Assessor):
+class CurvefittingAssessor(HistoryAssessor):
     """Stops a trial whose predicted result at ``epoch_num`` is worse than ``threshold`` times
     the best final result so far (NNI's rule).
 
@@ -112,33 +113,21 @@ class CurvefittingAssessor(Assessor):
         gap: int = 1,
         optimize_mode: str = "maximize",
     ) -> None:
-        for name, value, least in (
-            ("epoch_num", epoch_num, 1),
-            ("start_step", start_step, 1),
-            ("gap", gap, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        if (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, int | float)
-            or not 0 < threshold <= 1
-        ):
+        number = isinstance(threshold, int | float) and not isinstance(threshold, bool)
+        if not number or not 0 < threshold <= 1:
             raise ValueError(f"threshold must be a number in (0, 1], not {threshold!r}")
-        self.epoch_num = epoch_num
-        self.start_step = max(start_step, MIN_POINTS)
+        super().__init__(optimize_mode)
+        self.epoch_num = integer_arg("epoch_num", epoch_num)
+        self.start_step = max(integer_arg("start_step", start_step), MIN_POINTS)
+        self.gap = integer_arg("gap", gap)
         self.threshold = float(threshold)
-        self.gap = gap
-        self.optimize_mode = OptimizeMode.parse(optimize_mode)
         self.best: float | None = None  # the best final result of a completed trial
-        self._histories: dict[str, list[float]] = {}
         self._last_judged: dict[str, int] = {}
 
     async def assess_trial(
         self, trial_job_id: str, trial_history: list[Any], **info: Any
     ) -> AssessResult:
-        history = [scalar_metric(value) for value in trial_history]
-        self._histories[trial_job_id] = history
+        history = self._record(trial_job_id, trial_history)
         step = len(history)
         if self.best is None or step < self.start_step:
             return AssessResult.Good
@@ -157,9 +146,9 @@ class CurvefittingAssessor(Assessor):
         return AssessResult.Bad if self.optimize_mode.better(bar, predicted) else AssessResult.Good
 
     async def trial_end(self, trial_job_id: str, success: bool, **info: Any) -> None:
-        history = self._histories.pop(trial_job_id, None)
+        history = self._forget(trial_job_id, success)
         self._last_judged.pop(trial_job_id, None)
-        if success and history:
+        if history:
             final = history[-1]
             if self.best is None or self.optimize_mode.better(final, self.best):
                 self.best = final

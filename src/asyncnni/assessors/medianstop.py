@@ -5,11 +5,12 @@ from __future__ import annotations
 from itertools import accumulate
 from typing import Any
 
-from ..assessor import Assessor, AssessResult
-from ..tuner import OptimizeMode, scalar_metric
+from ..assessor import AssessResult
+from ..tuner import OptimizeMode
+from ._history import HistoryAssessor, integer_arg
 
 
-class MedianstopAssessor(Assessor):
+class MedianstopAssessor(HistoryAssessor):
     """NNI's Medianstop assessor.
 
     At step ``t`` (the t-th intermediate result) a trial is Bad when its best result so far is
@@ -26,18 +27,14 @@ class MedianstopAssessor(Assessor):
     """
 
     def __init__(self, optimize_mode: str = "maximize", start_step: int = 0) -> None:
-        self.optimize_mode = OptimizeMode.parse(optimize_mode)
-        if isinstance(start_step, bool) or not isinstance(start_step, int) or start_step < 0:
-            raise ValueError(f"start_step must be a non-negative integer, not {start_step!r}")
-        self.start_step = start_step
-        self._running: dict[str, list[float]] = {}
+        super().__init__(optimize_mode)
+        self.start_step = integer_arg("start_step", start_step, minimum=0)
         self._completed_averages: dict[str, list[float]] = {}
 
     async def assess_trial(
         self, trial_job_id: str, trial_history: list[Any], **info: Any
     ) -> AssessResult:
-        history = [scalar_metric(value) for value in trial_history]
-        self._running[trial_job_id] = history
+        history = self._record(trial_job_id, trial_history)
         step = len(history)
         if step == 0 or step < self.start_step:
             return AssessResult.Good
@@ -55,8 +52,8 @@ class MedianstopAssessor(Assessor):
         return AssessResult.Bad if self.optimize_mode.better(median, best) else AssessResult.Good
 
     async def trial_end(self, trial_job_id: str, success: bool, **info: Any) -> None:
-        history = self._running.pop(trial_job_id, None)
-        if success and history:
+        history = self._forget(trial_job_id, success)
+        if history:
             self._completed_averages[trial_job_id] = [
                 total / count for count, total in enumerate(accumulate(history), start=1)
             ]
