@@ -12,6 +12,15 @@ registry = Registry(
     {
         "Random": "asyncnni.tuners.random:RandomTuner",
         "GridSearch": "asyncnni.tuners.grid:GridSearchTuner",
+        "TPE": "asyncnni.tuners.tpe:TPETuner",
+        "Anneal": "asyncnni.tuners.anneal:AnnealTuner",
+        "Evolution": "asyncnni.tuners.evolution:EvolutionTuner",
+        "Batch": "asyncnni.tuners.batch:BatchTuner",
+        "BatchTuner": "asyncnni.tuners.batch:BatchTuner",
+        "GP": "asyncnni.tuners.gp:GPTuner",
+        "GPTuner": "asyncnni.tuners.gp:GPTuner",
+        "PBT": "asyncnni.tuners.pbt:PBTTuner",
+        "PBTTuner": "asyncnni.tuners.pbt:PBTTuner",
     },
 )
 

@@ -1,0 +1,125 @@
+"""TPE as a pure ask/tell optimiser over a search space's encoding.
+
+Observations are kept in growing arrays, with their order by loss maintained on insertion,
+so a result costs O(n) copies and no refit. Each ask splits the observations into the best
+``gamma(n)`` ("below") and the rest ("above"), then samples group by group, top level first:
+for a group (the dimensions one level of nested choices activates) it fits a Parzen
+estimator l to the below observations where that group was active and g to the above ones,
+draws ``n_ei_candidates`` from l and keeps the one with the largest l/g. The chosen options
+decide which nested groups are sampled next. Suggestions still in flight count as "above"
+observations (a constant liar), so concurrent asks spread out instead of piling up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ...search_space import SearchSpace
+from .parzen import ParzenEstimator
+
+
+def default_gamma(n: int) -> int:
+    """How many observations count as "below" (good): Optuna's ``min(ceil(0.1 n), 25)``."""
+    return min(math.ceil(0.1 * n), 25)
+
+
+def default_weights(n: int) -> np.ndarray:
+    """Observation weights, oldest first: the 25 newest weigh 1, older ones ramp down to 1/n."""
+    if n < 25:
+        return np.ones(n)
+    return np.concatenate([np.linspace(1.0 / n, 1.0, n - 25), np.ones(25)])
+
+
+class TPEOptimizer:
+    """Tree-structured Parzen Estimator over ``space`` (every HPO type, nested choices too).
+
+    The first ``n_startup_trials`` suggestions are random. Losses: smaller is better.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        rng: np.random.Generator,
+        *,
+        n_startup_trials: int = 20,
+        n_ei_candidates: int = 24,
+        prior_weight: float = 1.0,
+    ) -> None:
+        self.space = space
+        self.rng = rng
+        self.n_startup_trials = n_startup_trials
+        self.n_ei_candidates = n_ei_candidates
+        self.prior_weight = prior_weight
+        self.n = 0
+        cap = 64
+        self._x = np.empty((cap, space.n_dims))
+        self._active = np.empty((cap, len(space.groups)), dtype=bool)
+        self._sorted_loss = np.empty(cap)
+        self._order = np.empty(cap, dtype=np.int64)  # observation indices, best first
+
+    def tell(self, vector: np.ndarray, loss: float) -> None:
+        if self.n == len(self._x):
+            self._grow()
+        n = self.n
+        self._x[n] = vector
+        self._active[n] = self.space.active_groups(vector)
+        pos = int(np.searchsorted(self._sorted_loss[:n], loss, side="right"))
+        self._sorted_loss[pos + 1 : n + 1] = self._sorted_loss[pos:n].copy()
+        self._order[pos + 1 : n + 1] = self._order[pos:n].copy()
+        self._sorted_loss[pos] = loss
+        self._order[pos] = n
+        self.n = n + 1
+
+    def _grow(self) -> None:
+        def bigger(a: np.ndarray) -> np.ndarray:
+            out = np.empty((2 * len(a), *a.shape[1:]), dtype=a.dtype)
+            out[: len(a)] = a
+            return out
+
+        self._x, self._active = bigger(self._x), bigger(self._active)
+        self._sorted_loss, self._order = bigger(self._sorted_loss), bigger(self._order)
+
+    def ask(self, pending: Sequence[np.ndarray] = ()) -> np.ndarray:
+        space = self.space
+        if self.n < self.n_startup_trials:
+            return space.random_vector(self.rng)
+        n = self.n
+        below = np.zeros(n, dtype=bool)
+        below[self._order[: default_gamma(n)]] = True
+        x, active = self._x[:n], self._active[:n]
+        if pending:
+            liars = np.array(pending)
+            x = np.concatenate([x, liars])
+            active = np.concatenate([active, [space.active_groups(v) for v in liars]])
+            below = np.concatenate([below, np.zeros(len(liars), dtype=bool)])
+
+        out = np.full(space.n_dims, np.nan)
+        todo = [space.groups[0]]
+        while todo:
+            group = todo.pop()
+            if not group.dims.size:
+                continue
+            rows = active[:, group.id]
+            best = self._sample_group(x[:, group.dims], rows & below, rows & ~below, group.dims)
+            out[group.dims] = best
+            for (dim, option), child in group.children.items():
+                if out[dim] == option:
+                    todo.append(space.groups[child])
+        return out
+
+    def _sample_group(
+        self, x: np.ndarray, below: np.ndarray, above: np.ndarray, dims: np.ndarray
+    ) -> np.ndarray:
+        cat, n_choices = self.space.categorical[dims], self.space.n_choices[dims]
+
+        def estimator(rows: np.ndarray) -> ParzenEstimator:
+            obs = x[rows]
+            return ParzenEstimator(obs, default_weights(len(obs)), cat, n_choices, self.prior_weight)
+
+        low, high = estimator(below), estimator(above)
+        candidates = low.sample(self.rng, self.n_ei_candidates)
+        score = low.log_pdf(candidates) - high.log_pdf(candidates)
+        return candidates[int(np.argmax(score))]

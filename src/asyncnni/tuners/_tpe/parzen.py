@@ -1,0 +1,116 @@
+"""A multivariate Parzen estimator over one group of encoded dimensions.
+
+Numeric dimensions live in [0, 1] (see asyncnni.search_space). Each observation's kernel is
+a product, over dimensions, of Gaussians truncated to [0, 1], whose width in a dimension is
+the larger gap to its neighbouring observations (hyperopt's and Optuna's rule), clipped to
+``[1 / min(100, m + 2), 1]``; choices get a categorical kernel that puts most of its mass on
+the observed option. One more component is the prior: uniform over options, and a wide
+Gaussian (mean 0.5, sd 1) over numeric dimensions. The kernels are multivariate (a product
+per observation), so the estimator keeps what goes together in good configurations.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def neighbour_bandwidths(mu: np.ndarray) -> np.ndarray:
+    """Per observation and dimension, the larger distance to a neighbour (bounds included).
+
+    At either end the inner gap is used, not the gap to the bound. ``mu`` is m x d in [0, 1].
+    """
+    m, d = mu.shape
+    order = np.argsort(mu, axis=0)
+    ext = np.empty((m + 2, d))
+    ext[0], ext[-1] = 0.0, 1.0
+    ext[1:-1] = np.take_along_axis(mu, order, axis=0)
+    gaps = np.maximum(ext[1:-1] - ext[:-2], ext[2:] - ext[1:-1])
+    if m >= 2:
+        gaps[0], gaps[-1] = ext[2] - ext[1], ext[-2] - ext[-3]
+    out = np.empty_like(gaps)
+    np.put_along_axis(out, order, gaps, axis=0)
+    return np.clip(out, 1.0 / min(100.0, m + 2.0), 1.0)
+
+
+class ParzenEstimator:
+    """The mixture of kernels centred on ``obs`` (an m x d matrix) plus the prior.
+
+    ``categorical`` marks the choice columns, ``n_choices`` their number of options;
+    ``weights`` (m,) weigh the observations, ``prior_weight`` the prior component.
+    """
+
+    def __init__(
+        self,
+        obs: np.ndarray,
+        weights: np.ndarray,
+        categorical: np.ndarray,
+        n_choices: np.ndarray,
+        prior_weight: float = 1.0,
+    ) -> None:
+        m, d = obs.shape
+        self.m, self._d = m, d
+        w = np.append(weights, prior_weight)
+        self._p = w / w.sum()
+        self._log_w = np.log(self._p)
+        self._num = np.flatnonzero(~categorical)
+        self._cat = np.flatnonzero(categorical)
+
+        # numeric kernels, the prior as the last row
+        dn = self._num.size
+        mu = np.empty((m + 1, dn))
+        mu[:m], mu[m] = obs[:, self._num], 0.5
+        sigma = np.empty((m + 1, dn))
+        sigma[:m], sigma[m] = neighbour_bandwidths(mu[:m]), 1.0
+        self._mu, self._sigma = mu, sigma
+        inv_var = 1.0 / (sigma * sigma)
+        self._inv_var_t = inv_var.T.copy()
+        self._mu_inv_var_t = (mu * inv_var).T.copy()
+        # everything in the log density that does not depend on the point: (m + 1,)
+        log_z = np.log(ndtr((1.0 - mu) / sigma) - ndtr(-mu / sigma))
+        self._const = (-0.5 * (mu * mu * inv_var).sum(axis=1) - np.log(sigma).sum(axis=1)
+                       - log_z.sum(axis=1) - dn * _HALF_LOG_2PI + self._log_w)
+
+        # categorical kernels (Optuna's): prior_weight / (m + 1) on every option, +1 on the
+        # observed one, normalised; the prior row is uniform
+        k = n_choices[self._cat].astype(float)
+        self._k = k
+        base = prior_weight / (m + 1)
+        norm = np.log1p(k * base)
+        self._obs_cat = np.full((m + 1, k.size), -1.0)
+        self._obs_cat[:m] = obs[:, self._cat]
+        self._log_hit = np.empty((m + 1, k.size))
+        self._log_miss = np.empty((m + 1, k.size))
+        self._log_hit[:m], self._log_miss[:m] = np.log1p(base) - norm, math.log(base) - norm
+        self._log_hit[m] = self._log_miss[m] = -np.log(k)
+        self._keep_p = np.append(np.full(m, 1.0), 0.0)[:, None] / (1.0 + k * base)
+
+    def log_pdf(self, y: np.ndarray) -> np.ndarray:
+        """Log density at each row of ``y`` (n x d)."""
+        yn = y[:, self._num]
+        # sum_d (y - mu)^2 / s^2 expanded, so two matrix products replace an n x m x d array
+        log_all = -0.5 * ((yn * yn) @ self._inv_var_t) + yn @ self._mu_inv_var_t + self._const
+        if self._cat.size:
+            eq = y[:, None, self._cat] == self._obs_cat[None, :, :]  # n x (m + 1) x dc
+            log_all += np.where(eq, self._log_hit, self._log_miss).sum(axis=2)
+        top = log_all.max(axis=1, keepdims=True)
+        return (top + np.log(np.exp(log_all - top).sum(axis=1, keepdims=True)))[:, 0]
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` points drawn from the mixture (n x d)."""
+        comp = rng.choice(self.m + 1, size=n, p=self._p)
+        out = np.empty((n, self._d))
+        if self._num.size:
+            mu, s = self._mu[comp], self._sigma[comp]
+            lo, hi = ndtr(-mu / s), ndtr((1.0 - mu) / s)
+            u = lo + rng.random(mu.shape) * (hi - lo)
+            out[:, self._num] = np.clip(mu + s * ndtri(u), 0.0, 1.0)
+        if self._cat.size:
+            uniform = np.floor(rng.random((n, self._k.size)) * self._k)
+            keep = rng.random((n, self._k.size)) < self._keep_p[comp]
+            out[:, self._cat] = np.where(keep, self._obs_cat[comp], uniform)
+        return out

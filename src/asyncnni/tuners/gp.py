@@ -1,0 +1,33 @@
+"""The GP tuner: Gaussian-process Bayesian optimisation (the algorithm lives in ``_gp``)."""
+
+from __future__ import annotations
+
+from ..search_space import HPO_TYPES, SearchSpace
+from ._base import ModelBasedTuner
+from ._gp import GPOptimizer
+
+
+class GPTuner(ModelBasedTuner):
+    """Gaussian process (Matern 5/2, fitted hyperparameters) with expected improvement.
+
+    Handles every HPO type except nested choices (a GP needs one fixed set of dimensions);
+    choices are one-hot, discrete numeric types are rounded after optimising. Class args:
+    ``optimize_mode`` ("maximize"), ``seed``, ``n_startup_trials`` (random suggestions
+    first, 10), ``n_candidates`` (points scored per suggestion before a local refinement,
+    2000). Fitting runs in a worker thread, so the event loop never waits for it.
+    """
+
+    supported = HPO_TYPES
+    ask_in_thread = True
+
+    def __init__(
+        self, optimize_mode: str = "maximize", seed: int | None = None,
+        n_startup_trials: int = 10, n_candidates: int = 2000,
+    ) -> None:
+        super().__init__(optimize_mode, seed)
+        if n_startup_trials < 1 or n_candidates < 1:
+            raise ValueError("need n_startup_trials >= 1 and n_candidates >= 1")
+        self._options = {"n_startup_trials": n_startup_trials, "n_candidates": n_candidates}
+
+    def _make_optimizer(self, space: SearchSpace) -> GPOptimizer:
+        return GPOptimizer(space, self.rng, **self._options)
