@@ -1,18 +1,15 @@
 """The ``bench`` command: one typer function behind both ``asyncnni bench`` and
-``benchmarks/dispatcher_throughput.py``."""
+``benchmarks/dispatcher_throughput.py``.
+
+Only typer is imported at the top: the CLI registers this command on every start, and the
+dispatcher, numpy and the rest load when the benchmark actually runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
 import typer
-
-from .clients import BenchmarkError
-from .output import plot, print_table
-from .report import emit
-from .runner import BenchOptions, run_all
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -53,6 +50,13 @@ def bench(
 ) -> None:
     """Dispatcher throughput: client processes speak the wire protocol to a real dispatcher
     and store in this process. One JSON line per run on stdout, a table on stderr."""
+    import anyio
+
+    from .clients import BenchmarkError
+    from .output import plot, print_table
+    from .report import emit
+    from .runner import BenchOptions, run_all
+
     try:
         options = BenchOptions(
             workers=_ints(workers),
