@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from ._version import __version__
+from .bench import register_cli as register_bench
 from .errors import AsyncNNIError
 from .nas.ssgen import register_cli as register_nas_cli
 
@@ -141,6 +142,9 @@ def _cell(value: object) -> object:
 
 
 register_nas_cli(app)  # ss-gen: imports torch only when it runs
+
+
+register_bench(app)  # `asyncnni bench`: the dispatcher throughput benchmark
 
 
 def main() -> None:
