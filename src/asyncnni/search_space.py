@@ -132,8 +132,12 @@ class NumericParam:
 
     def to_unit(self, value: Any) -> float:
         """``u`` of ``value`` (clipped into [0, 1]); raises SearchSpaceError for a non-number."""
-        if not _is_number(value) or (self.log and value <= 0):
+        if not _is_number(value) or (self.log and value < 0):
             raise SearchSpaceError(f"{self.path}: {value!r} is not a valid {self.type} value")
+        if self.log and value == 0:  # qlognormal rounds small values down to 0
+            if self.q is None:
+                raise SearchSpaceError(f"{self.path}: {value!r} is not a valid {self.type} value")
+            return 0.0
         if self.type == "randint":
             u = (value - self._a + 0.5) / self._width
         elif "normal" in self.type:
