@@ -114,6 +114,8 @@ class Dispatcher:
         self.jobs: dict[str, JobState] = {}
         self.parameters: dict[int, ParameterState] = {}
         self.waiting_on: dict[str, int] = {}  # trial job -> parent parameter its request awaits
+        self._generating: dict[int, anyio.CancelScope] = {}  # requests the tuner works on
+        self._cancelled = False  # cancel_generating was called: the tuner is not asked again
         self.best: float | None = None
         self._outbox: list[tuple[bytes, bytes]] = []
         self._sock: zmq.Socket | None = None
@@ -188,6 +190,15 @@ class Dispatcher:
         if not self.exhausted:
             self.exhausted = True
             self._on_exhausted()
+
+    def cancel_generating(self) -> None:
+        """The experiment stops: every NEW_TRIAL the tuner still works on (e.g. a child that
+        waits on its parent) is cancelled and answered NO_MORE_TRIALS, and so is every later
+        one. Unlike stop_new_parameters, requests already handed to the tuner end too."""
+        self._cancelled = True
+        self.stop_new_parameters()
+        for scope in self._generating.values():
+            scope.cancel()
 
     # --- socket -----------------------------------------------------------------------
 
@@ -357,16 +368,8 @@ class Dispatcher:
                 self._flush()
 
     async def _generate(self, identity: bytes, req: int, state: ParameterState) -> None:
-        _asking_job.set(state.trial_job_id)
         try:
-            params = await self.tuner.generate_parameters(
-                state.parameter_id, trial_job_id=state.trial_job_id, parameter_index=state.index
-            )
-        except NoMoreTrials:
-            self._drop(state)
-            self.stop_new_parameters()
-            self._send(identity, protocol.no_more_trials(req))
-            return
+            params = None if self._cancelled else await self._ask_tuner(state)
         except Exception as err:
             self._drop(state)
             message = f"tuner {self.tuner.name}.generate_parameters({state.parameter_id}) failed: {type(err).__name__}: {err}"
@@ -374,8 +377,10 @@ class Dispatcher:
             self._send(identity, protocol.error(protocol.E_TUNER, message, req))
             self._fatal(message)
             return
-        finally:
-            self.waiting_on.pop(state.trial_job_id, None)
+        if params is None:  # NoMoreTrials, or the experiment stopped meanwhile
+            self._drop(state)
+            self._send(identity, protocol.no_more_trials(req))
+            return
         state.parameters = params
         self.store.add_parameters(
             state.parameter_id, state.trial_job_id, state.index, params, PARAMETER_SOURCE
@@ -389,6 +394,23 @@ class Dispatcher:
             self._answer_parameters(identity, req, state)
         if self.async_mode:
             self._flush()
+
+    async def _ask_tuner(self, state: ParameterState) -> dict | None:
+        """The tuner's parameters for ``state``; None when it raised NoMoreTrials or when
+        cancel_generating cancelled the request."""
+        _asking_job.set(state.trial_job_id)
+        with anyio.CancelScope() as scope:
+            self._generating[state.parameter_id] = scope
+            try:
+                return await self.tuner.generate_parameters(
+                    state.parameter_id, trial_job_id=state.trial_job_id, parameter_index=state.index
+                )
+            except NoMoreTrials:
+                self.stop_new_parameters()
+            finally:
+                del self._generating[state.parameter_id]
+                self.waiting_on.pop(state.trial_job_id, None)
+        return None
 
     def _drop(self, state: ParameterState) -> None:
         """Forget a parameter id the tuner produced nothing for."""

@@ -182,7 +182,7 @@ class Experiment:
                     await self._launch_trials(tg, dispatcher, service)
                 if deadline.cancelled_caught:
                     self.stop("max_experiment_duration reached")
-                    dispatcher.stop_new_parameters()
+                    dispatcher.cancel_generating()
                     await self._wait_for_running_trials()
                 await dispatcher.drain()
                 tg.cancel_scope.cancel()
@@ -218,6 +218,7 @@ class Experiment:
                 continue
             await self._wake.wait()
         if self._stop_reason:
+            dispatcher.cancel_generating()  # before the kills wake children with failures
             service.kill_all(self._stop_reason)
         await self._wait_for_running_trials()
 
