@@ -1,0 +1,166 @@
+"""Asynchronous dispatcher mode and weight sharing (issue 4), end to end: real trial
+processes, real checkpoint files in a shared folder, the real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from asyncnni import Experiment
+
+from .helpers import experiment_config, process_is_gone
+from .traces import Finished, finished, read_jsonl, run, user_tuner
+
+
+def lineage(tmp_path: Path, limit: int, concurrency: int, **class_args: object) -> dict:
+    """Checkpoint trials whose parents the LineageTuner picks, in asynchronous mode."""
+    return experiment_config(
+        tmp_path,
+        trial_command="python checkpoint_trial.py",
+        tuner=user_tuner(
+            "lineage_tuner.py",
+            "LineageTuner",
+            record=str(tmp_path / "tuner.jsonl"),
+            limit=limit,
+            **class_args,
+        ),
+        trial_concurrency=concurrency,
+        max_trial_number=limit,
+        async_dispatcher=True,
+        shared_storage={"local_mount_point": str(tmp_path / "shared")},
+    )
+
+
+def decisions(tmp_path: Path) -> dict[int, dict]:
+    return {d["parameter_id"]: d for d in read_jsonl(tmp_path / "tuner.jsonl")}
+
+
+def restores(run: Finished) -> dict[int, dict]:
+    """What each trial found where it was told to restore from, by parameter id (x)."""
+    return {r["x"]: r for r in run.trial_records("restore.json")}
+
+
+def test_children_only_ever_read_complete_parent_checkpoints(tmp_path: Path) -> None:
+    # 40 configurations in a binary tree (5 generations below the root), four jobs at once:
+    # most children are asked for while their parent still trains, and wait for it
+    done = run(lineage(tmp_path, limit=40, concurrency=4))
+    assert done.result.status == "DONE", done.result.message
+    found = restores(done)
+    assert sorted(found) == list(range(40))
+    assert found[0]["restore_dir"] is None
+    children = [found[x] for x in range(1, 40)]
+    assert [r["found"] for r in children] == ["ok"] * 39
+    assert all(
+        r["restore_dir"] == str(tmp_path / "shared" / f"p{(x - 1) // 2}")
+        for x, r in zip(range(1, 40), children, strict=True)
+    )
+    assert all(row["final_metric"] == row["parameters"]["x"] for row in done.configured)
+
+
+@pytest.mark.parametrize("policy", ["scratch", "reparent"])
+def test_a_crashed_parent_wakes_its_children_with_a_failure(tmp_path: Path, policy: str) -> None:
+    # 1 crashes before saving; its children 3 and 4 must wake, told why, and start as the
+    # tuner chose: from scratch, or from another configuration that succeeded
+    done = run(lineage(tmp_path, limit=7, concurrency=2, crash=[1], on_parent_failure=policy))
+    assert done.result.status == "DONE", done.result.message
+    status = {row["parameters"]["x"]: row["status"] for row in done.configured}
+    assert status[1] == "FAILED"
+    chosen = decisions(tmp_path)
+    found = restores(done)
+    for child in (3, 4):
+        decision = chosen[child]
+        assert decision["parent"] == 1 and decision["succeeded"] is False
+        assert "FAILED" in decision["reason"] and "exit code 3" in decision["reason"]
+        if policy == "scratch":
+            assert decision["restore_from"] is None
+            assert found[child]["restore_dir"] is None
+        else:
+            assert decision["restore_from"] not in (None, 1)
+            assert status[decision["restore_from"]] == "SUCCEEDED"
+            assert found[child]["restore_dir"] == str(
+                tmp_path / "shared" / f"p{decision['restore_from']}"
+            )
+            assert found[child]["found"] == "ok"
+    assert all(r["found"] in (None, "ok") for r in found.values())
+
+
+@pytest.mark.timeout(60)  # a tuner blocking the event loop would hang the experiment
+def test_an_nni_style_threaded_tuner_runs_unchanged(tmp_path: Path) -> None:
+    record = tmp_path / "tuner.jsonl"
+    done = run(
+        experiment_config(
+            tmp_path,
+            tuner=user_tuner("threaded_tuner.py", "ThreadedTuner", record=str(record)),
+            trial_concurrency=4,
+            max_trial_number=12,
+            async_dispatcher=True,
+        )
+    )
+    assert done.result.status == "DONE", done.result.message
+    assert {row["status"] for row in done.rows} == {"SUCCEEDED"}
+    generated = {c["parameter_id"]: c for c in read_jsonl(record) if c["call"] == "generate"}
+    assert sorted(generated) == list(range(12))
+    # each child was generated after its parent's result reached the tuner, and carries it
+    for child in range(4, 12):
+        assert generated[child]["parent_value"] == float(child - 4)
+
+
+def test_serial_mode_hands_the_tuner_one_call_at_a_time(tmp_path: Path) -> None:
+    record = tmp_path / "tuner.jsonl"
+    done = run(
+        experiment_config(
+            tmp_path,
+            trial_command="python phases_trial.py --phases 2",
+            tuner=user_tuner(
+                "recording_tuner.py", "RecordingTuner", record=str(record), think=0.01
+            ),
+            multi_phase=True,
+            trial_concurrency=4,
+            max_trial_number=16,
+        )
+    )
+    assert done.result.status == "DONE", done.result.message
+    tuner_calls = read_jsonl(record)
+    assert len(tuner_calls) == 3 * 16
+    assert {c["busy"] for c in tuner_calls} == {1}  # never two calls at once
+    generated = [c["parameter_id"] for c in tuner_calls if c["call"] == "generate"]
+    assert generated == list(range(16))  # ids are handed out in the order the tuner is asked
+    position = {(c["call"], c["parameter_id"]): i for i, c in enumerate(tuner_calls)}
+    for pid in range(16):
+        assert position[("generate", pid)] < position[("result", pid)] < position[("end", pid)]
+
+
+def test_the_deadline_answers_a_waiting_child_no_more_trials(tmp_path: Path) -> None:
+    # 0 never finishes; 1 waits on it. At max_experiment_duration the waiting request is
+    # cancelled and answered NO_MORE_TRIALS; max_trial_duration then ends 0.
+    config = lineage(tmp_path, limit=3, concurrency=2, hang=[0])
+    config.update(max_experiment_duration="1s", max_trial_duration="4s")
+    done = run(config)
+    assert done.result.message == "max_experiment_duration reached"
+    assert list(decisions(tmp_path)) == [0]  # the waiting child was never handed one
+    assert [row["parameter_id"] for row in done.configured] == [0]
+    assert {row["status"] for row in done.rows} == {"SUCCEEDED", "FAILED"}
+
+
+def test_stop_cancels_a_child_waiting_on_a_parent_and_leaves_no_process(tmp_path: Path) -> None:
+    experiment = Experiment(lineage(tmp_path, limit=3, concurrency=2, hang=[0]))
+
+    async def stop_once_a_child_waits() -> None:
+        while experiment.dispatcher is None or not experiment.dispatcher.waiting_on:
+            await anyio.sleep(0.02)  # polls the dispatcher's state, does not guess a delay
+        experiment.stop("test stops it")
+
+    async def main() -> Finished:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(stop_once_a_child_waits)
+            result = await experiment.arun()
+        return finished(experiment, result)
+
+    done = anyio.run(main)
+    assert done.result.status == "STOPPED" and done.result.message == "test stops it"
+    assert list(decisions(tmp_path)) == [0]
+    assert {row["status"] for row in done.rows} == {"USER_CANCELED"}
+    pids = [int(p.read_text()) for p in (done.result.folder / "trials").glob("*/pid")]
+    assert len(pids) == 1 and all(process_is_gone(pid) for pid in pids)
