@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import errno
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,12 +24,11 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import zmq
 from anyio.abc import TaskGroup
 
 from . import protocol, transport
 from .errors import NoMoreTrials, ProtocolError, UnknownParameterError
-from .store import Store
+from .store import Store, metric_row, parameter_row
 from .tuner import OptimizeMode, TrialOutcome, TunerDriver
 
 log = logging.getLogger("asyncnni.dispatcher")
@@ -40,6 +38,31 @@ MAX_BATCH = 1024  # frames handled per commit; bounds the latency one burst adds
 _asking_job: contextvars.ContextVar[str | None] = contextvars.ContextVar("asking_job", default=None)
 
 Command = Callable[[], Awaitable[None]]
+
+
+class Flag:
+    """A one-shot event whose anyio.Event is made only when somebody waits: most parameter
+    sets are never waited on, and making an Event costs more than the rest of a request."""
+
+    __slots__ = ("_set", "_event")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._event: anyio.Event | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        if self._event is not None:
+            self._event.set()
+
+    async def wait(self) -> None:
+        if not self._set:
+            if self._event is None:
+                self._event = anyio.Event()
+            await self._event.wait()
 
 
 @dataclass(eq=False)
@@ -52,9 +75,10 @@ class ParameterState:
     parameters: dict | None = None  # None while the tuner is still generating
     final_value: float | None = None
     final_metric: Any = None
-    history: list[float] = field(default_factory=list)  # intermediate values, in order
-    generated: anyio.Event = field(default_factory=anyio.Event)
-    done: anyio.Event = field(default_factory=anyio.Event)
+    history: list[float] = field(default_factory=list)  # intermediate values, in arrival order
+    sequences: set[int] = field(default_factory=set)  # of the intermediate values stored
+    generated: Flag = field(default_factory=lambda: Flag())
+    done: Flag = field(default_factory=lambda: Flag())
     outcome: TrialOutcome | None = None
     ended: bool = False  # its trial job ended while the tuner was still generating
 
@@ -118,8 +142,10 @@ class Dispatcher:
         self._cancelled = False  # cancel_generating was called: the tuner is not asked again
         self.best: float | None = None
         self._outbox: list[tuple[bytes, bytes]] = []
-        self._sock: zmq.Socket | None = None
-        self._ctx: zmq.Context | None = None
+        self._endpoint: transport.RouterEndpoint | None = None
+        # rows of the current burst, stored by _flush in one transaction before its answers go out
+        self._parameter_rows: list[tuple] = []
+        self._metric_rows: list[tuple] = []
         self._readable = asyncio.Event()
         self._tg: TaskGroup | None = None
         self._tuner_commands: Any = None  # send side of the ordered tuner stream
@@ -131,11 +157,10 @@ class Dispatcher:
         self, *, task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Bind, then route until cancelled. ``task_status.started`` gets the address."""
-        self._ctx = zmq.Context(io_threads=1)
-        self._sock, self.address = transport.bind_router(self._ctx, self.bind_address)
+        self._endpoint = endpoint = transport.RouterEndpoint(self.bind_address)
+        self.address = endpoint.address
         loop = asyncio.get_running_loop()
-        fd = self._sock.getsockopt(zmq.FD)
-        loop.add_reader(fd, self._check_readable)
+        loop.add_reader(endpoint.fd, self._check_readable)
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -155,12 +180,9 @@ class Dispatcher:
                 tg.start_soon(self._receive_loop)
                 task_status.started(self.address)
         finally:
-            loop.remove_reader(fd)
-            self._sock.close(linger=0)
-            self._ctx.term()
+            loop.remove_reader(endpoint.fd)
+            endpoint.close()
             self.store.commit()
-            if self.address.startswith("ipc://"):  # ZeroMQ leaves the socket file behind
-                Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)
 
     def register_job(
         self, trial_job_id: str, sequence: int | None = None, trial_dir: str = ""
@@ -203,23 +225,19 @@ class Dispatcher:
     # --- socket -----------------------------------------------------------------------
 
     def _check_readable(self) -> None:
-        # ZMQ's FD is edge-like: reading EVENTS clears it, so test POLLIN here and after sends
-        if self._sock is not None and self._sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        if self._endpoint is not None and self._endpoint.has_input():
             self._readable.set()
 
     async def _receive_loop(self) -> None:
-        sock = self._sock
-        assert sock is not None
+        endpoint = self._endpoint
+        assert endpoint is not None
         while True:
             await self._readable.wait()
             self._readable.clear()
             while True:
-                batch = []
-                try:
-                    while len(batch) < MAX_BATCH:
-                        batch.append(sock.recv_multipart(zmq.NOBLOCK))
-                except zmq.Again:
-                    pass
+                batch, dropped = endpoint.receive(MAX_BATCH)
+                if dropped:
+                    log.warning("dropped %d message(s) of more than one frame", dropped)
                 if not batch:
                     break
                 self._handle_batch(batch)
@@ -227,28 +245,32 @@ class Dispatcher:
                 await anyio.lowlevel.checkpoint()  # let tuner tasks run between bursts
 
     def _send(self, identity: bytes, message: dict) -> None:
-        try:
-            self._sock.send_multipart((identity, protocol.encode(message)), zmq.NOBLOCK)  # type: ignore[union-attr]
-        except zmq.ZMQError as err:
-            if err.errno == errno.EHOSTUNREACH:
-                log.debug("peer %r is gone; dropped %s", identity, message["kind"])
-            else:
-                log.error("could not send %s to %r: %s", message["kind"], identity, err)
+        self._send_frame(identity, protocol.encode(message))
         self._check_readable()
 
+    def _send_frame(self, identity: bytes, frame: bytes) -> None:
+        try:
+            self._endpoint.send(identity, frame)  # type: ignore[union-attr]
+        except transport.PeerGone:
+            log.debug("peer %r is gone; an answer to it was dropped", identity)
+        except Exception as err:  # a full queue or a closing socket: say so, keep serving
+            log.error("could not send to %r: %s", identity, err)
+
     def _flush(self) -> None:
-        """Commit, then send every answer that waited for the commit."""
+        """Store what the last burst brought, commit, then send every answer that waited
+        for the commit."""
+        if self._parameter_rows:
+            self.store.add_parameters(self._parameter_rows)
+            self._parameter_rows = []
+        if self._metric_rows:
+            self.store.add_metrics(self._metric_rows)
+            self._metric_rows = []
         self.store.commit()
         if not self._outbox:
             return
         outbox, self._outbox = self._outbox, []
-        send = self._sock.send_multipart  # type: ignore[union-attr]
-        for identity_and_frame in outbox:
-            try:
-                send(identity_and_frame, zmq.NOBLOCK)
-            except zmq.ZMQError as err:
-                if err.errno != errno.EHOSTUNREACH:
-                    log.error("could not send to %r: %s", identity_and_frame[0], err)
+        for identity, frame in outbox:
+            self._send_frame(identity, frame)
         self._check_readable()
 
     def _answer_after_commit(self, identity: bytes, message: dict) -> None:
@@ -337,16 +359,23 @@ class Dispatcher:
             )
         raw = message["value"]
         value = protocol.metric_scalar(raw)
-        is_final = message["type"] == protocol.FINAL
-        sequence = 0 if is_final else message["sequence"]  # one final result per parameter set
-        if self.store.add_metric(job_id, parameter_id, message["type"], sequence, value, raw):
-            if is_final:
+        # a repeat (a retry after a lost ACK) is acknowledged again but stored and seen once
+        if message["type"] == protocol.FINAL:
+            if state.final_value is None:  # one final result per parameter set
                 state.final_value, state.final_metric = value, raw
+                self._metric_rows.append(
+                    metric_row(job_id, parameter_id, protocol.FINAL, 0, value, raw)
+                )
                 self._feedback.send_nowait(lambda: self._deliver_result(state))
-            else:
-                state.history.append(value)
-                if self.assessor is not None:
-                    self._feedback.send_nowait(lambda: self._assess(state))
+        elif message["sequence"] not in state.sequences:
+            sequence = message["sequence"]
+            state.sequences.add(sequence)
+            state.history.append(value)
+            self._metric_rows.append(
+                metric_row(job_id, parameter_id, protocol.PERIODICAL, sequence, value, raw)
+            )
+            if self.assessor is not None:
+                self._feedback.send_nowait(lambda: self._assess(state))
         self._answer_after_commit(identity, protocol.ack(message["req"]))
 
     # --- tuner side -------------------------------------------------------------------
@@ -382,8 +411,10 @@ class Dispatcher:
             self._send(identity, protocol.no_more_trials(req))
             return
         state.parameters = params
-        self.store.add_parameters(
-            state.parameter_id, state.trial_job_id, state.index, params, PARAMETER_SOURCE
+        self._parameter_rows.append(
+            parameter_row(
+                state.parameter_id, state.trial_job_id, state.index, params, PARAMETER_SOURCE
+            )
         )
         state.generated.set()
         if state.ended:  # its job died while the tuner thought: nobody to answer

@@ -37,6 +37,38 @@ CREATE TABLE IF NOT EXISTS events (
 FINAL = "FINAL"
 
 
+def parameter_row(
+    parameter_id: int, trial_job_id: str, index: int, parameters: dict, source: str
+) -> tuple:
+    """One row of the parameters table."""
+    return (
+        parameter_id,
+        trial_job_id,
+        index,
+        json.dumps(parameters, default=_plain_scalar),
+        source,
+        time.time(),
+    )
+
+
+def _plain_scalar(value: Any) -> Any:
+    """numpy scalars and arrays in a tuner's parameters, stored as plain numbers and lists."""
+    for convert in ("tolist", "item"):
+        if hasattr(value, convert):
+            return getattr(value, convert)()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def metric_row(
+    trial_job_id: str, parameter_id: int, type_: str, sequence: int, value: float, raw: Any
+) -> tuple:
+    """One row of the metrics table. ``raw`` is the metric as reported (kept as JSON)."""
+    text = (
+        repr(raw) if type(raw) is float else json.dumps(raw)
+    )  # repr of a finite float is its JSON
+    return (trial_job_id, parameter_id, type_, sequence, value, text, time.time())
+
+
 class Store:
     """Durable record of one experiment. Not thread-safe: use it from one thread."""
 
@@ -51,10 +83,13 @@ class Store:
         self._db.executescript(_SCHEMA)
         self._in_transaction = False
 
-    def _write(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
+    def _begin(self) -> None:
         if not self._in_transaction:
             self._db.execute("BEGIN")
             self._in_transaction = True
+
+    def _write(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
+        self._begin()
         return self._db.execute(sql, args)
 
     def commit(self) -> None:
@@ -107,29 +142,15 @@ class Store:
             (status, exit_code, message, time.time(), trial_job_id),
         )
 
-    def add_parameters(
-        self, parameter_id: int, trial_job_id: str, index: int, parameters: dict, source: str
-    ) -> None:
-        self._write(
-            "INSERT INTO parameters VALUES (?, ?, ?, ?, ?, ?)",
-            (parameter_id, trial_job_id, index, json.dumps(parameters), source, time.time()),
-        )
+    def add_parameters(self, rows: list[tuple]) -> None:
+        """Store parameter sets made by :func:`parameter_row`."""
+        self._begin()
+        self._db.executemany("INSERT INTO parameters VALUES (?, ?, ?, ?, ?, ?)", rows)
 
-    def add_metric(
-        self,
-        trial_job_id: str,
-        parameter_id: int,
-        type_: str,
-        sequence: int,
-        value: float,
-        raw: Any,
-    ) -> bool:
-        """Store one report; False when the same (job, parameter, type, sequence) is stored already."""
-        cursor = self._write(
-            "INSERT OR IGNORE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (trial_job_id, parameter_id, type_, sequence, value, json.dumps(raw), time.time()),
-        )
-        return cursor.rowcount == 1
+    def add_metrics(self, rows: list[tuple]) -> None:
+        """Store reports made by :func:`metric_row`; a row already stored is ignored."""
+        self._begin()
+        self._db.executemany("INSERT OR IGNORE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     def add_event(
         self, kind: str, trial_job_id: str | None = None, detail: str | None = None

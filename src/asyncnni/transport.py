@@ -46,3 +46,66 @@ def ipc_address(folder: Path) -> str:
     if len(str(path)) > IPC_PATH_LIMIT:
         path = Path("/tmp") / f"asyncnni-{os.getpid()}-{abs(hash(str(folder))) % 10**8}.sock"
     return f"ipc://{path}"
+
+
+# plain ints: flag arithmetic on pyzmq's enums costs more than the send itself on the hot path
+_NOBLOCK = int(zmq.NOBLOCK)
+_SNDMORE_NOBLOCK = int(zmq.SNDMORE | zmq.NOBLOCK)
+_POLLIN = int(zmq.POLLIN)
+_EVENTS = int(zmq.EVENTS)
+_RCVMORE = int(zmq.RCVMORE)
+
+
+class PeerGone(Exception):
+    """The peer an answer was for has disconnected."""
+
+
+class RouterEndpoint:
+    """A bound ROUTER socket used without blocking from one thread (the event loop's).
+
+    ZeroMQ signals its file descriptor edge-like: after any send or receive, pending input
+    may be announced only by :meth:`has_input`, so callers check it after every call."""
+
+    def __init__(self, address: str) -> None:
+        self._ctx = zmq.Context(io_threads=1)
+        self._sock, self.address = bind_router(self._ctx, address)
+        self.fd: int = self._sock.getsockopt(zmq.FD)
+
+    def has_input(self) -> bool:
+        return bool(self._sock.getsockopt(_EVENTS) & _POLLIN)
+
+    def receive(self, limit: int) -> tuple[list[tuple[bytes, bytes]], int]:
+        """Up to ``limit`` waiting (identity, frame) pairs, and how many malformed messages
+        (not exactly one frame after the identity) were dropped."""
+        sock = self._sock
+        received: list[tuple[bytes, bytes]] = []
+        dropped = 0
+        try:
+            while len(received) < limit:
+                identity = sock.recv(_NOBLOCK)
+                frame = sock.recv(_NOBLOCK) if sock.getsockopt(_RCVMORE) else b""
+                if sock.getsockopt(_RCVMORE):  # more frames than the protocol has: skip them
+                    while sock.getsockopt(_RCVMORE):
+                        sock.recv(_NOBLOCK)
+                    dropped += 1
+                    continue
+                received.append((identity, frame))
+        except zmq.Again:
+            pass
+        return received, dropped
+
+    def send(self, identity: bytes, frame: bytes) -> None:
+        """Raises PeerGone when ``identity`` is no longer connected."""
+        try:
+            self._sock.send(identity, _SNDMORE_NOBLOCK)
+            self._sock.send(frame, _NOBLOCK)
+        except zmq.ZMQError as err:
+            if err.errno == zmq.EHOSTUNREACH:
+                raise PeerGone(identity) from None
+            raise
+
+    def close(self) -> None:
+        self._sock.close(linger=0)
+        self._ctx.term()
+        if self.address.startswith("ipc://"):  # ZeroMQ leaves the socket file behind
+            Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)
