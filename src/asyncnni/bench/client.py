@@ -168,7 +168,24 @@ def _measure(conn: Connection, spec: dict[str, Any]) -> dict[str, int]:
     return {"start_ns": start, "end_ns": end, "count": count}
 
 
+def _die_with_parent() -> None:
+    """Ask Linux for SIGTERM when the parent dies, however it dies (even SIGKILL), so a
+    client never outlives its benchmark; elsewhere the answer timeout ends it."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import os
+    import signal
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() == 1:  # the parent died before prctl: no signal will come
+        sys.exit(1)
+
+
 def main(argv: list[str]) -> int:
+    _die_with_parent()
     spec = json.loads(argv[1])
     ctx = zmq.Context(io_threads=1)
     conns: list[Connection] = []

@@ -55,7 +55,7 @@ def bench(
     from .clients import BenchmarkError
     from .output import plot, print_table
     from .report import emit
-    from .runner import BenchOptions, run_all
+    from .runner import BenchOptions, run_until_terminated
 
     try:
         options = BenchOptions(
@@ -76,7 +76,7 @@ def bench(
         emit(record)
 
     try:
-        anyio.run(run_all, options, report)
+        anyio.run(run_until_terminated, options, report)
     except BenchmarkError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None

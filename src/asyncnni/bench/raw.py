@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import threading
+from pathlib import Path
 from types import TracebackType
 
 import msgpack
@@ -58,6 +59,8 @@ class RawServer:
         self._stop.set()
         self._thread.join()
         self._ctx.term()
+        if self.address.startswith("ipc://"):  # ZeroMQ leaves the socket file behind
+            Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)
 
     def _serve(self) -> None:
         try:

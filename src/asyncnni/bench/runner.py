@@ -3,9 +3,13 @@ hands each record to a callback as soon as it is measured."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import anyio
 
 from . import client
 from .report import machine, today
@@ -66,3 +70,28 @@ async def run_all(options: BenchOptions, report: Callable[[dict[str, Any]], None
     if options.idle:
         record = await measure_idle(options.idle, options.messages, options.transport)
         report({"benchmark": "dispatcher_throughput", **record, **stamp})
+
+
+async def run_until_terminated(
+    options: BenchOptions, report: Callable[[dict[str, Any]], None]
+) -> None:
+    """:func:`run_all`, which SIGTERM ends as asyncio ends it on Ctrl-C: by cancelling, so
+    every client is killed and every folder removed; then KeyboardInterrupt is raised."""
+    if threading.current_thread() is not threading.main_thread():
+        await run_all(options, report)
+        return
+    terminated = False
+    async with anyio.create_task_group() as tg:
+
+        async def cancel_on_sigterm() -> None:
+            nonlocal terminated
+            with anyio.open_signal_receiver(signal.SIGTERM) as signals:
+                async for _ in signals:
+                    terminated = True
+                    tg.cancel_scope.cancel()
+
+        tg.start_soon(cancel_on_sigterm)
+        await run_all(options, report)
+        tg.cancel_scope.cancel()
+    if terminated:
+        raise KeyboardInterrupt

@@ -1,0 +1,192 @@
+"""Each benchmark runs at a tiny size and prints JSON with every field.
+
+Timing is never asserted: these runs share the machine with everything else. Each runs in a
+subprocess with TMPDIR set to the test's own folder and a marker in its environment, so the
+tests can check that no temporary folder, socket file or client process outlives it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
+ASYNCNNI = Path(sys.executable).parent / "asyncnni"
+STAMP = {"benchmark", "machine", "date"}
+DISPATCHER_FIELDS = STAMP | {
+    "scenario",
+    "unit",
+    "pattern",
+    "workers",
+    "transport",
+    "messages",
+    "seconds",
+    "messages_per_s",
+    "p50_us",
+    "p90_us",
+    "p99_us",
+}
+SCENARIO_FIELDS = DISPATCHER_FIELDS | {
+    "baseline_rss_mb",
+    "dispatcher_peak_rss_mb",
+    "peak_rss_reset",
+    "fraction_of_raw",
+}
+IDLE_FIELDS = (SCENARIO_FIELDS - {"fraction_of_raw"}) | {
+    "idle_workers",
+    "messages_per_s_without_idle",
+    "p50_us_without_idle",
+    "p90_us_without_idle",
+    "p99_us_without_idle",
+    "dispatcher_rss_mb_before_idle",
+    "dispatcher_rss_mb_idle_connected",
+    "dispatcher_rss_mb",
+}
+
+
+def _processes_marked(marker: str) -> list[int]:
+    """Pids of live processes whose environment carries ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def run_benchmark(tmp_path: Path, *command: str) -> tuple[list[dict], str]:
+    """Run a benchmark command; return its JSON lines and stderr, after checking that it
+    left no process and nothing in its temporary folder behind."""
+    marker = f"ASYNCNNI_BENCH_TEST={uuid.uuid4().hex}"
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp), marker.split("=")[0]: marker.split("=")[1]}
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=150, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert _processes_marked(marker) == []
+    assert list(tmp.iterdir()) == []
+    records = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return records, done.stderr
+
+
+def test_e2e_trials(tmp_path: Path) -> None:
+    records, _ = run_benchmark(
+        tmp_path,
+        sys.executable,
+        str(BENCHMARKS / "e2e_trials.py"),
+        "--trials",
+        "3",
+        "--concurrency",
+        "2",
+    )
+    [record] = records
+    assert set(record) == STAMP | {"trials", "concurrency", "succeeded", "wall_s", "trials_per_s"}
+    assert (record["benchmark"], record["trials"], record["succeeded"]) == ("e2e_trials", 3, 3)
+
+
+def test_multi_phase_throughput(tmp_path: Path) -> None:
+    records, _ = run_benchmark(
+        tmp_path,
+        sys.executable,
+        str(BENCHMARKS / "multi_phase_throughput.py"),
+        "--workers",
+        "2",
+        "--configs",
+        "40",
+    )
+    [record] = records
+    assert set(record) == STAMP | {
+        "workers",
+        "configs",
+        "trial_jobs",
+        "wall_s",
+        "configs_per_s",
+        "get_p50_us",
+        "get_p99_us",
+    }
+    assert (record["benchmark"], record["configs"], record["trial_jobs"]) == (
+        "multi_phase_throughput",
+        40,
+        2,
+    )
+
+
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_dispatcher_throughput(tmp_path: Path, transport: str) -> None:
+    records, table = run_benchmark(
+        tmp_path,
+        sys.executable,
+        str(BENCHMARKS / "dispatcher_throughput.py"),
+        "--workers",
+        "1,2",
+        "--messages",
+        "40",
+        "--transport",
+        transport,
+        "--raw",
+        "--idle",
+        "3",
+    )
+    by_kind: dict[str, list[dict]] = {}
+    for record in records:
+        by_kind.setdefault(record["scenario"], []).append(record)
+        assert record["transport"] == transport
+    assert sorted(by_kind) == ["a", "b", "c", "d", "idle", "raw"]
+    # raw: patterns reports, asks, configs and oneway, each at 1 and 2 workers
+    assert len(by_kind["raw"]) == 8
+    for record in by_kind["raw"]:
+        assert set(record) == DISPATCHER_FIELDS
+    for name in "abcd":
+        assert [r["workers"] for r in by_kind[name]] == [1, 2]
+        for record in by_kind[name]:
+            assert set(record) == SCENARIO_FIELDS
+            assert record["messages"] == 40
+    [idle] = by_kind["idle"]
+    assert set(idle) == IDLE_FIELDS
+    assert idle["idle_workers"] == 3
+    assert "msgs/s" in table and "idle check: 3 idle workers" in table
+
+
+def test_asyncnni_bench_command(tmp_path: Path) -> None:
+    records, _ = run_benchmark(
+        tmp_path, str(ASYNCNNI), "bench", "--workers", "1", "--messages", "20", "--scenarios", "b"
+    )
+    [record] = records
+    assert set(record) == SCENARIO_FIELDS - {"fraction_of_raw"}
+    assert (record["scenario"], record["workers"]) == ("b", 1)
+
+
+def test_bench_plot(tmp_path: Path) -> None:
+    """With matplotlib the plot is written; without it the user is told how to get it."""
+    out = tmp_path / "bench.png"
+    command = [sys.executable, str(BENCHMARKS / "dispatcher_throughput.py")]
+    command += ["--workers", "1", "--messages", "20", "--scenarios", "b", "--plot", str(out)]
+    if importlib.util.find_spec("matplotlib") is not None:
+        run_benchmark(tmp_path, *command)
+        assert out.stat().st_size > 0
+        return
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=150)
+    assert done.returncode == 2
+    assert "pip install 'asyncnni[plot]'" in done.stderr
+
+
+def test_bench_refuses_bad_options() -> None:
+    done = subprocess.run(
+        [str(ASYNCNNI), "bench", "--scenarios", "a,z"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "unknown scenario(s) z" in done.stderr
