@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +18,6 @@ EXPORT_FIELDS = (
     "status",
     "message",
 )
-
-
-def working_directory() -> Path:
-    """Where experiments live by default: ``$ASYNCNNI_HOME`` or ``~/asyncnni-experiments``."""
-    return Path(
-        os.environ.get("ASYNCNNI_HOME") or Path.home() / "asyncnni-experiments"
-    ).expanduser()
 
 
 @dataclass(frozen=True)

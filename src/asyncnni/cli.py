@@ -87,7 +87,8 @@ def list_experiments(
     """List the experiments in the working directory."""
     from rich.table import Table
 
-    from .catalog import experiments, working_directory
+    from .catalog import experiments
+    from .config import default_working_directory as working_directory
 
     table = Table("id", "name", "status", "started", "trials", "best")
     for entry in experiments(working_dir or working_directory()):
@@ -107,7 +108,8 @@ def export(
     working_dir: Annotated[Path | None, typer.Option(help="Where experiments live.")] = None,
 ) -> None:
     """Export every trial job and parameter set with its final metric."""
-    from .catalog import export_rows, working_directory
+    from .catalog import export_rows
+    from .config import default_working_directory as working_directory
 
     if format not in ("json", "csv"):
         raise _fail(f"--format must be json or csv, not {format!r}")

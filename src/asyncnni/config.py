@@ -88,7 +88,8 @@ class SharedStorageConfig:
     resource_group_name: str | None = None
 
 
-def _default_working_directory() -> Path:
+def default_working_directory() -> Path:
+    """Where experiments live by default: ``$ASYNCNNI_HOME`` or ``~/asyncnni-experiments``."""
     home = os.environ.get("ASYNCNNI_HOME")
     return Path(home).expanduser().resolve() if home else Path.home() / "asyncnni-experiments"
 
@@ -111,7 +112,7 @@ class ExperimentConfig:
     max_trial_number: int | None = None
     max_experiment_duration: float | None = None
     max_trial_duration: float | None = None
-    experiment_working_directory: Path = field(default_factory=_default_working_directory)
+    experiment_working_directory: Path = field(default_factory=default_working_directory)
     assessor: PluginConfig | None = None
     advisor: PluginConfig | None = None
     training_service: TrainingServiceConfig = field(default_factory=TrainingServiceConfig)

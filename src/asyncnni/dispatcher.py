@@ -145,6 +145,7 @@ class Dispatcher:
         self._endpoint: transport.RouterEndpoint | None = None
         # rows of the current burst, stored by _flush in one transaction before its answers go out
         self._parameter_rows: list[tuple] = []
+        self._flush_scheduled = False
         self._metric_rows: list[tuple] = []
         self._readable = asyncio.Event()
         self._tg: TaskGroup | None = None
@@ -272,6 +273,17 @@ class Dispatcher:
         for identity, frame in outbox:
             self._send_frame(identity, frame)
         self._check_readable()
+
+    def _flush_soon(self) -> None:
+        """Flush once the tasks ready in this loop iteration have run: in asynchronous mode
+        many tuner tasks finish together, and they share one commit."""
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._flush_scheduled = False
+        self._flush()
 
     def _answer_after_commit(self, identity: bytes, message: dict) -> None:
         self._outbox.append((identity, protocol.encode(message)))
@@ -424,7 +436,7 @@ class Dispatcher:
         else:
             self._answer_parameters(identity, req, state)
         if self.async_mode:
-            self._flush()
+            self._flush_soon()
 
     async def _ask_tuner(self, state: ParameterState) -> dict | None:
         """The tuner's parameters for ``state``; None when it raised NoMoreTrials or when
@@ -471,7 +483,7 @@ class Dispatcher:
             self._send(identity, protocol.no_more_trials(req))
         else:
             self._answer_parameters(identity, req, state)
-            self._flush()
+            self._flush_soon()
 
     async def _deliver_result(self, state: ParameterState) -> None:
         assert state.final_value is not None and state.parameters is not None
