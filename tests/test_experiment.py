@@ -217,3 +217,11 @@ def test_importing_asyncnni_in_a_trial_loads_only_the_client():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_trial_using_the_async_api(tmp_path):
+    _, result, rows = run(
+        tmp_path, trial_command="python async_trial.py", max_trial_number=3, trial_concurrency=3
+    )
+    assert result.status == "DONE" and len(rows) == 3
+    assert all(row["final_metric"] == pytest.approx(row["parameters"]["x"]) for row in rows)

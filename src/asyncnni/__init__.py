@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .trial import (
+    aget_next_parameter,
+    areport_final_result,
+    areport_intermediate_result,
     get_current_parameter,
     get_experiment_id,
     get_next_parameter,
@@ -46,6 +49,9 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "__version__",
+    "aget_next_parameter",
+    "areport_final_result",
+    "areport_intermediate_result",
     "get_current_parameter",
     "get_experiment_id",
     "get_next_parameter",

@@ -287,3 +287,28 @@ def get_experiment_id() -> str:
 def get_sequence_id() -> int:
     """The order in which this trial job was started in its experiment (0 for the first)."""
     return int(os.environ.get("ASYNCNNI_TRIAL_SEQUENCE_ID", "0"))
+
+
+# The async API: the same client, run in a worker thread so an event loop in the trial
+# (an async data pipeline, say) keeps running while a call waits on the dispatcher.
+
+
+async def aget_next_parameter() -> dict | None:
+    """Awaitable :func:`get_next_parameter`."""
+    import asyncio
+
+    return await asyncio.to_thread(get_next_parameter)
+
+
+async def areport_intermediate_result(metric: Any) -> None:
+    """Awaitable :func:`report_intermediate_result`."""
+    import asyncio
+
+    await asyncio.to_thread(report_intermediate_result, metric)
+
+
+async def areport_final_result(metric: Any) -> None:
+    """Awaitable :func:`report_final_result` (returns once the result is stored)."""
+    import asyncio
+
+    await asyncio.to_thread(report_final_result, metric)
