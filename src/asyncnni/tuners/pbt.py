@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SearchSpaceError
+from ..errors import PluginError
 from ..search_space import HPO_TYPES, ChoiceParam, SearchSpace
 from ._base import BuiltinTuner
 
@@ -180,8 +180,8 @@ class PBTTuner(BuiltinTuner):
     def _step_dir(self, parameter_id: int) -> Path:
         root = self._root or (Path(self.shared_dir) / "pbt" if self.shared_dir else None)
         if root is None:
-            raise SearchSpaceError(
-                "PBT needs a folder for checkpoints: configure shared_storage or give save_dir_root"
+            raise PluginError(
+                "tuner PBT needs a folder for checkpoints: configure shared_storage or give save_dir_root"
             )
         return root / str(parameter_id)
 
