@@ -23,8 +23,12 @@ run: install
 test: install
 	$(PY) -m pytest -q
 
+# the three benchmarks at moderate sizes (a few minutes on 2 cores); JSON lines on stdout,
+# tables on stderr; benchmarks/README.md explains the figures
 bench: install
 	$(PY) benchmarks/e2e_trials.py --trials 20 --concurrency 4
+	$(PY) benchmarks/multi_phase_throughput.py --workers 8 --configs 20000
+	$(PY) benchmarks/dispatcher_throughput.py --workers 1,4,16 --messages 10000 --raw --idle 1000
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks trials tuners
