@@ -25,6 +25,7 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 STARTUP_TIMEOUT_S = 120.0  # 64 interpreters starting on 2 busy cores take a while
 RUN_TIMEOUT_S = 600.0
 MAX_LINE = 4096
+EXIT_GRACE_S = 10.0
 
 
 class BenchmarkError(RuntimeError):
@@ -92,7 +93,7 @@ class ClientGroup:
                     if line != "ready":
                         raise BenchmarkError(f"client {i} said {line!r} instead of 'ready'")
         except BaseException:
-            await self._kill_all()
+            await self._end_all(graceful=False)
             raise
         return self
 
@@ -102,7 +103,7 @@ class ClientGroup:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._kill_all()
+        await self._end_all(graceful=exc_type is None)
 
     async def _line(self, i: int) -> str:
         try:
@@ -136,8 +137,14 @@ class ClientGroup:
                 if await proc.wait() != 0:
                     raise BenchmarkError(f"idle client {i} exited with code {proc.returncode}")
 
-    async def _kill_all(self) -> None:
+    async def _end_all(self, *, graceful: bool) -> None:
+        """Reap every client; kill those still running. After a good run they are exiting on
+        their own: give them a moment, since killing one that just exited races with
+        asyncio's reaper (its "Unknown child process" warning)."""
         with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(EXIT_GRACE_S if graceful else 0):
+                for proc in self._procs:
+                    await proc.wait()
             for proc in self._procs:
                 if proc.returncode is None:
                     proc.kill()
