@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import anyio.to_thread
@@ -89,27 +89,41 @@ class Optimizer(Protocol):
         ...
 
 
+class History:
+    """Results in arrival order: the ``tell`` of optimisers that keep them all."""
+
+    def __init__(self) -> None:
+        self.vectors: list[np.ndarray] = []
+        self.losses: list[float] = []
+
+    def tell(self, vector: np.ndarray, loss: float) -> None:
+        self.vectors.append(vector)
+        self.losses.append(loss)
+
+
 class ModelBasedTuner(BuiltinTuner):
     """Async shell around an :class:`Optimizer`: tracks pending parameter ids, feeds results.
 
     State is keyed on ``parameter_id`` only, so the tuner works unchanged when one trial job
     asks many times (multi-phase). Results are encoded from the parameters that actually ran.
-    Subclasses implement ``_make_optimizer``; a heavy one sets ``ask_in_thread`` so the
-    event loop stays free while it thinks.
+    Subclasses set ``optimizer_class`` (built as ``optimizer_class(space, rng, **options)``
+    with the keyword options given to ``__init__``); a heavy one sets ``ask_in_thread`` so
+    the event loop stays free while it thinks.
     """
 
+    optimizer_class: Callable[..., Optimizer]
     ask_in_thread = False
 
-    def __init__(self, optimize_mode: str = "maximize", seed: int | None = None) -> None:
+    def __init__(
+        self, optimize_mode: str = "maximize", seed: int | None = None, **options: Any
+    ) -> None:
         super().__init__(optimize_mode, seed)
+        self._options = options
         self._optimizer: Optimizer | None = None
         self._pending: dict[int, np.ndarray] = {}
 
-    def _make_optimizer(self, space: SearchSpace) -> Optimizer:
-        raise NotImplementedError
-
     def _on_search_space(self, space: SearchSpace) -> None:
-        self._optimizer = self._make_optimizer(space)
+        self._optimizer = self.optimizer_class(space, self.rng, **self._options)
         self._pending.clear()
 
     @property

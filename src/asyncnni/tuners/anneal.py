@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..search_space import SearchSpace
-from ._base import ModelBasedTuner
+from ._base import History, ModelBasedTuner
 from ._neighbours import perturb
 
 
-class AnnealOptimizer:
+class AnnealOptimizer(History):
     """Each suggestion perturbs one of the best results so far.
 
     The base is the result at rank ``k`` (0 is the best), ``k`` drawn geometrically with mean
@@ -20,24 +20,23 @@ class AnnealOptimizer:
     """
 
     def __init__(
-        self, space: SearchSpace, rng: np.random.Generator, *, avg_best_idx: float = 2.0,
+        self,
+        space: SearchSpace,
+        rng: np.random.Generator,
+        *,
+        avg_best_idx: float = 2.0,
         shrink_coef: float = 0.1,
     ) -> None:
+        super().__init__()
         self.space, self.rng = space, rng
         self.avg_best_idx, self.shrink_coef = avg_best_idx, shrink_coef
-        self._vectors: list[np.ndarray] = []
-        self._losses: list[float] = []
-
-    def tell(self, vector: np.ndarray, loss: float) -> None:
-        self._vectors.append(vector)
-        self._losses.append(loss)
 
     def ask(self, pending: Sequence[np.ndarray] = ()) -> np.ndarray:
-        n = len(self._losses)
+        n = len(self.losses)
         if n == 0:
             return self.space.random_vector(self.rng)
         rank = min(int(self.rng.geometric(1.0 / (1.0 + self.avg_best_idx))) - 1, n - 1)
-        base = self._vectors[int(np.argsort(self._losses, kind="stable")[rank])]
+        base = self.vectors[int(np.argsort(self.losses, kind="stable")[rank])]
         width = 1.0 / (1.0 + n * self.shrink_coef)
         return perturb(self.space, base, self.rng, sigma=width, p_choice=width)
 
@@ -49,14 +48,15 @@ class AnnealTuner(ModelBasedTuner):
     the ranking a base is picked), ``shrink_coef`` (0.1: how fast steps shrink).
     """
 
+    optimizer_class = AnnealOptimizer
+
     def __init__(
-        self, optimize_mode: str = "maximize", seed: int | None = None,
-        avg_best_idx: float = 2.0, shrink_coef: float = 0.1,
+        self,
+        optimize_mode: str = "maximize",
+        seed: int | None = None,
+        avg_best_idx: float = 2.0,
+        shrink_coef: float = 0.1,
     ) -> None:
-        super().__init__(optimize_mode, seed)
+        super().__init__(optimize_mode, seed, avg_best_idx=avg_best_idx, shrink_coef=shrink_coef)
         if avg_best_idx <= 0 or shrink_coef < 0:
             raise ValueError("need avg_best_idx > 0 and shrink_coef >= 0")
-        self._options = {"avg_best_idx": avg_best_idx, "shrink_coef": shrink_coef}
-
-    def _make_optimizer(self, space: SearchSpace) -> AnnealOptimizer:
-        return AnnealOptimizer(space, self.rng, **self._options)

@@ -23,8 +23,13 @@ class EvolutionOptimizer:
     """
 
     def __init__(
-        self, space: SearchSpace, rng: np.random.Generator, *, population_size: int = 32,
-        tournament_size: int = 8, mutation_sigma: float = 0.15,
+        self,
+        space: SearchSpace,
+        rng: np.random.Generator,
+        *,
+        population_size: int = 32,
+        tournament_size: int = 8,
+        mutation_sigma: float = 0.15,
     ) -> None:
         self.space, self.rng = space, rng
         self.tournament_size, self.mutation_sigma = tournament_size, mutation_sigma
@@ -40,7 +45,9 @@ class EvolutionOptimizer:
         picks = self.rng.choice(len(pop), size=min(self.tournament_size, len(pop)), replace=False)
         parent = pop[min(picks, key=lambda i: pop[i][1])][0]
         n_active = max(int(active_dims(self.space, parent).sum()), 1)
-        return perturb(self.space, parent, self.rng, sigma=self.mutation_sigma, p_dim=1.0 / n_active)
+        return perturb(
+            self.space, parent, self.rng, sigma=self.mutation_sigma, p_dim=1.0 / n_active
+        )
 
 
 class EvolutionTuner(ModelBasedTuner):
@@ -50,18 +57,22 @@ class EvolutionTuner(ModelBasedTuner):
     ``tournament_size`` (8), ``mutation_sigma`` (0.15).
     """
 
+    optimizer_class = EvolutionOptimizer
+
     def __init__(
-        self, optimize_mode: str = "maximize", seed: int | None = None,
-        population_size: int = 32, tournament_size: int = 8, mutation_sigma: float = 0.15,
+        self,
+        optimize_mode: str = "maximize",
+        seed: int | None = None,
+        population_size: int = 32,
+        tournament_size: int = 8,
+        mutation_sigma: float = 0.15,
     ) -> None:
-        super().__init__(optimize_mode, seed)
+        super().__init__(
+            optimize_mode,
+            seed,
+            population_size=population_size,
+            tournament_size=tournament_size,
+            mutation_sigma=mutation_sigma,
+        )
         if population_size < 1 or tournament_size < 1 or mutation_sigma <= 0:
             raise ValueError("need population_size >= 1, tournament_size >= 1, mutation_sigma > 0")
-        self._options = {
-            "population_size": population_size,
-            "tournament_size": tournament_size,
-            "mutation_sigma": mutation_sigma,
-        }
-
-    def _make_optimizer(self, space: SearchSpace) -> EvolutionOptimizer:
-        return EvolutionOptimizer(space, self.rng, **self._options)

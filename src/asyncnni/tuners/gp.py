@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..search_space import HPO_TYPES, SearchSpace
+from ..search_space import HPO_TYPES
 from ._base import ModelBasedTuner
 from ._gp import GPOptimizer
 
@@ -17,17 +17,19 @@ class GPTuner(ModelBasedTuner):
     2000). Fitting runs in a worker thread, so the event loop never waits for it.
     """
 
+    optimizer_class = GPOptimizer
     supported = HPO_TYPES
     ask_in_thread = True
 
     def __init__(
-        self, optimize_mode: str = "maximize", seed: int | None = None,
-        n_startup_trials: int = 10, n_candidates: int = 2000,
+        self,
+        optimize_mode: str = "maximize",
+        seed: int | None = None,
+        n_startup_trials: int = 10,
+        n_candidates: int = 2000,
     ) -> None:
-        super().__init__(optimize_mode, seed)
+        super().__init__(
+            optimize_mode, seed, n_startup_trials=n_startup_trials, n_candidates=n_candidates
+        )
         if n_startup_trials < 1 or n_candidates < 1:
             raise ValueError("need n_startup_trials >= 1 and n_candidates >= 1")
-        self._options = {"n_startup_trials": n_startup_trials, "n_candidates": n_candidates}
-
-    def _make_optimizer(self, space: SearchSpace) -> GPOptimizer:
-        return GPOptimizer(space, self.rng, **self._options)

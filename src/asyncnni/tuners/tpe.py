@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..search_space import SearchSpace
 from ._base import ModelBasedTuner
 from ._tpe import TPEOptimizer
 
@@ -17,6 +16,8 @@ class TPETuner(ModelBasedTuner):
     concurrent trials explore different points. A suggestion costs well under a millisecond.
     """
 
+    optimizer_class = TPEOptimizer
+
     def __init__(
         self,
         optimize_mode: str = "maximize",
@@ -25,14 +26,12 @@ class TPETuner(ModelBasedTuner):
         n_ei_candidates: int = 24,
         prior_weight: float = 1.0,
     ) -> None:
-        super().__init__(optimize_mode, seed)
+        super().__init__(
+            optimize_mode,
+            seed,
+            n_startup_trials=n_startup_trials,
+            n_ei_candidates=n_ei_candidates,
+            prior_weight=prior_weight,
+        )
         if n_startup_trials < 0 or n_ei_candidates < 1 or prior_weight <= 0:
             raise ValueError("need n_startup_trials >= 0, n_ei_candidates >= 1, prior_weight > 0")
-        self._options = {
-            "n_startup_trials": n_startup_trials,
-            "n_ei_candidates": n_ei_candidates,
-            "prior_weight": prior_weight,
-        }
-
-    def _make_optimizer(self, space: SearchSpace) -> TPEOptimizer:
-        return TPEOptimizer(space, self.rng, **self._options)

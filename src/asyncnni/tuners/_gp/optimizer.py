@@ -16,6 +16,7 @@ from scipy.optimize import minimize
 from scipy.special import ndtr
 
 from ...search_space import SearchSpace
+from .._base import History
 from .model import MaternGP
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
@@ -40,25 +41,20 @@ def expected_improvement(mean: np.ndarray, sd: np.ndarray, best: float) -> np.nd
     return (best - mean) * ndtr(z) + sd * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
 
 
-class GPOptimizer:
+class GPOptimizer(History):
     """GP-EI over a space without nested choices (the tuner checks that)."""
 
     def __init__(
         self, space: SearchSpace, rng: np.random.Generator, *, n_startup_trials: int = 10,
         n_candidates: int = 2000,
     ) -> None:
+        super().__init__()
         self.space, self.rng = space, rng
         self.n_startup_trials, self.n_candidates = n_startup_trials, n_candidates
-        self._vectors: list[np.ndarray] = []
-        self._losses: list[float] = []
         self._numeric = np.flatnonzero(~space.categorical)
         self._cats = [(int(d), int(space.n_choices[d])) for d in np.flatnonzero(space.categorical)]
         self._gp = MaternGP(self._numeric.size + sum(k for _, k in self._cats))
         self._fitted_at = 0
-
-    def tell(self, vector: np.ndarray, loss: float) -> None:
-        self._vectors.append(vector)
-        self._losses.append(loss)
 
     def features(self, vectors: np.ndarray) -> np.ndarray:
         """The GP's inputs for rows of encoded vectors."""
@@ -72,10 +68,10 @@ class GPOptimizer:
             return self._ask(pending)
 
     def _ask(self, pending: Sequence[np.ndarray]) -> np.ndarray:
-        n = len(self._losses)  # snapshot: results may arrive while a thread runs this
+        n = len(self.losses)  # snapshot: results may arrive while a thread runs this
         if n < self.n_startup_trials:
             return self.space.random_vector(self.rng)
-        vectors, losses = np.array(self._vectors[:n]), np.array(self._losses[:n])
+        vectors, losses = np.array(self.vectors[:n]), np.array(self.losses[:n])
         best = float(losses.min())
         if pending:
             vectors = np.concatenate([vectors, np.array(pending)])
@@ -85,7 +81,7 @@ class GPOptimizer:
         if refit:
             self._fitted_at = n
 
-        candidates = self._candidates(np.array(self._vectors[:n]), losses[:n])
+        candidates = self._candidates(np.array(self.vectors[:n]), losses[:n])
         ei = expected_improvement(*self._gp.predict(self.features(candidates)), best)
         return self._refine(candidates[int(np.argmax(ei))], best)
 
