@@ -9,9 +9,10 @@ import anyio
 import pytest
 
 from asyncnni import Experiment
+from asyncnni.config import SharedStorageConfig
 
 from .helpers import experiment_config, process_is_gone
-from .traces import Finished, finished, read_jsonl, run, user_tuner
+from .traces import Finished, example, finished, read_jsonl, run, user_tuner
 
 
 def lineage(tmp_path: Path, limit: int, concurrency: int, **class_args: object) -> dict:
@@ -164,3 +165,29 @@ def test_stop_cancels_a_child_waiting_on_a_parent_and_leaves_no_process(tmp_path
     assert {row["status"] for row in done.rows} == {"USER_CANCELED"}
     pids = [int(p.read_text()) for p in (done.result.folder / "trials").glob("*/pid")]
     assert len(pids) == 1 and all(process_is_gone(pid) for pid in pids)
+
+
+@pytest.mark.slow
+def test_weight_sharing_example_children_inherit_from_their_parents(tmp_path: Path) -> None:
+    config = example(
+        "weight_sharing",
+        tmp_path,
+        max_trial_number=6,
+        shared_storage=SharedStorageConfig(local_mount_point=tmp_path / "shared"),
+    )
+    config.tuner.class_args.update(population_size=3)
+    done = run(config)
+    assert done.result.status == "DONE", done.result.message
+    assert {row["status"] for row in done.rows} == {"SUCCEEDED"}
+    by_id = {row["parameter_id"]: row for row in done.configured}
+    children = [row for row in by_id.values() if row["parameters"]["parent_id"] is not None]
+    assert children  # past the first population_size, every configuration has a parent
+    for row in by_id.values():
+        params, metric = row["parameters"], row["final_metric"]
+        assert Path(params["save_dir"], "model.pt").is_file()
+        assert Path(params["save_dir"]).is_relative_to(tmp_path / "shared")
+        if params["parent_id"] is None:
+            assert params["restore_dir"] is None and metric["inherited"] == 0
+        else:  # every network shares at least the output layer's bias with its parent
+            assert params["restore_dir"] == by_id[params["parent_id"]]["parameters"]["save_dir"]
+            assert metric["inherited"] > 0

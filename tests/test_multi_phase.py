@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import runpy
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from .helpers import experiment_config
-from .traces import Finished, read_jsonl, run, user_tuner
+from .traces import REPO, Finished, example, read_jsonl, run, user_tuner
 
 
 def recording(tmp_path: Path, **class_args: object) -> dict:
@@ -185,3 +187,48 @@ def test_max_trial_number_counts_configurations(tmp_path: Path) -> None:
     assert {row["status"] for row in finished.rows} == {"SUCCEEDED"}
     # at most the two concurrent jobs (plus a latecomer told "no more") ran them all
     assert len({row["trial_job_id"] for row in rows}) <= 2
+
+
+# --- the examples in trials/ and tuners/, at a small size -----------------------------
+
+
+def test_multi_phase_example(tmp_path: Path) -> None:
+    done = run(example("multi_phase", tmp_path))
+    assert done.result.status == "DONE", done.result.message
+    rows = done.configured
+    assert sorted(row["parameter_id"] for row in rows) == list(range(20))
+    assert all(row["final_metric"] is not None for row in rows)
+    assert max(row["parameter_index"] for row in rows) == 4  # five phases per job at most
+
+
+def test_worker_pool_compare_runs_both_ways(tmp_path: Path, capsys) -> None:
+    compare = runpy.run_path(str(REPO / "trials" / "worker_pool" / "compare.py"))["compare"]
+    compare(pool=200, single=4, workdir=tmp_path)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line.get("mode"), line.get("configs")) for line in lines[:2]] == [
+        ("worker_pool", 200),
+        ("process_per_config", 4),
+    ]
+    assert lines[2]["speedup"] > 0
+
+
+@pytest.mark.slow
+def test_quantization_example_plans_each_job_from_its_own_results(tmp_path: Path) -> None:
+    config = example("quantization", tmp_path, max_trial_number=8)
+    done = run(config)
+    assert done.result.status == "DONE", done.result.message
+    tolerance = config.tuner.class_args["tolerance"]
+    widths = [32, 16, 8]
+    per_job: dict[str, list[dict]] = defaultdict(list)
+    for row in done.configured:
+        per_job[row["trial_job_id"]].append(row)
+    assert sum(len(rows) for rows in per_job.values()) == 8
+    for rows in per_job.values():
+        # the tuner's rule, replayed on this job's results only
+        level, reference = 0, None
+        for row in rows:
+            assert row["parameters"]["bits"] == widths[level]
+            assert row["final_metric"]["bits"] == widths[level]
+            accuracy = row["final_metric"]["default"]
+            reference = accuracy if reference is None else reference
+            level = min(level + 1, 2) if accuracy >= reference - tolerance else max(level - 1, 0)

@@ -3,6 +3,7 @@ the store (as `asyncnni export` reads it), the experiment log and files trials w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,9 +11,12 @@ from typing import Any
 
 from asyncnni import Experiment
 from asyncnni.catalog import export_rows
+from asyncnni.config import ExperimentConfig, load_config
 from asyncnni.experiment import ExperimentResult
 
 from .helpers import ASSETS
+
+REPO = ASSETS.parent.parent
 
 
 def user_tuner(class_file_name: str, class_name: str, **class_args: Any) -> dict:
@@ -62,3 +66,9 @@ def run(config: dict) -> Finished:
     """Run an experiment to its end in a fresh event loop."""
     experiment = Experiment(config)
     return finished(experiment, experiment.run())
+
+
+def example(name: str, tmp_path: Path, **changes: Any) -> ExperimentConfig:
+    """trials/<name>/exp.yaml, its experiments written under ``tmp_path``, with ``changes``."""
+    config = load_config(REPO / "trials" / name / "exp.yaml")
+    return dataclasses.replace(config, experiment_working_directory=tmp_path, **changes)
