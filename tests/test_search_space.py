@@ -42,7 +42,7 @@ def draws(spec: dict, n: int = N, seed: int = 0) -> np.ndarray:
         ({"optimizer": {"_type": "choice", "_value": [
             {"_name": "sgd", "lr": {"_type": "loguniform", "_value": [-1, 1]}}]}},
          "optimizer/sgd/lr: loguniform needs 0 < low"),
-        ({"optimizer": {"_type": "choice", "_value": [{"lr": 1}]}},
+        ({"optimizer": {"_type": "choice", "_value": [{"lr": {"_type": "uniform", "_value": [0, 1]}}]}},
          "optimizer/0: a nested option must have a _name"),
         ({"o": {"_type": "choice", "_value": [{"_name": "a"}, {"_name": "a"}]}}, "o/1: _name 'a' must be a unique"),
         ({"c": {"_type": "layer_choice", "_value": []}}, "c: layer_choice needs a non-empty list"),
@@ -133,6 +133,13 @@ def test_q_types_round_the_nni_way(spec, continuous, low, high) -> None:
     big = expected > 20  # chi-square wants enough expected counts; the tails are pooled
     stat = (((observed[big] - expected[big]) ** 2) / expected[big]).sum()
     assert stats.chi2(big.sum()).sf(stat) > 1e-4
+
+
+def test_maps_without_name_or_specs_are_plain_options() -> None:
+    configs = [{"lr": 0.1, "bs": 32}, {"lr": 0.01, "bs": 64}]
+    space = SearchSpace({"combine_params": {"_type": "choice", "_value": configs}})
+    assert space.sample(np.random.default_rng(0))["combine_params"] in configs
+    assert space.encode({"combine_params": configs[1]}).tolist() == [1.0]
 
 
 def test_nested_choice_samples_its_own_parameters() -> None:

@@ -168,9 +168,9 @@ class ChoiceParam:
 
     def option_index(self, value: Any) -> int:
         """Index of the option ``value`` is (a nested option by its ``_name``)."""
-        if self.nested and isinstance(value, Mapping):
-            for i, opt in enumerate(self.options):
-                if isinstance(opt, Mapping) and opt.get("_name") == value.get("_name"):
+        if isinstance(value, Mapping) and "_name" in value:
+            for i, sub in enumerate(self.subspaces):
+                if sub is not None and self.options[i]["_name"] == value["_name"]:
                     return i
         else:
             # an option of the same type first: 1 == 1.0 == True, but they are different options
@@ -300,7 +300,11 @@ class SearchSpace:
         subspaces: list[Subspace | None] = []
         names: set[Any] = set()
         for i, option in enumerate(value):
-            if not isinstance(option, Mapping):
+            # a map is a nested space when it has a _name or holds parameter specs; any other
+            # map is a plain value (NNI's BatchTuner lists whole configurations this way)
+            if not isinstance(option, Mapping) or not (
+                "_name" in option or any(isinstance(v, Mapping) and "_type" in v for v in option.values())
+            ):
                 subspaces.append(None)
                 continue
             if "_name" not in option:
