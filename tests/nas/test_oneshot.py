@@ -13,6 +13,7 @@ from asyncnni.nas import (
     DartsTrainer,
     EnasMutator,
     EnasTrainer,
+    InputChoice,
     RandomMutator,
     Trainer,
     apply_fixed_architecture,
@@ -78,20 +79,15 @@ def test_enas_lowers_the_loss_and_trains_its_controller(toy_net, toy_data, tmp_p
     assert_exports_an_architecture(trainer, toy_net, tmp_path)
 
 
-def test_enas_samples_respect_n_chosen_and_carry_log_probabilities(toy_net):
+def test_enas_samples_respect_n_chosen_and_carry_log_probabilities():
     model = nn.Module()
-    model.pick = torch.nn.ModuleList(
-        [
-            __import__("asyncnni.nas", fromlist=["InputChoice"]).InputChoice(4, n_chosen=2),
-            __import__("asyncnni.nas", fromlist=["InputChoice"]).InputChoice(3, n_chosen=None),
-        ]
-    )
+    model.pick = nn.ModuleList([InputChoice(4, n_chosen=2), InputChoice(3, n_chosen=None)])
     mutator = EnasMutator(model)
     for _ in range(20):
-        mutator.reset()
         decision = mutator.sample_search()
         assert int(decision["pick.0"].sum()) == 2
         assert mutator.sample_log_prob.requires_grad and mutator.sample_log_prob.item() < 0
+    assert int(mutator.sample_final()["pick.0"].sum()) == 2
 
 
 def test_single_path_trainer_checkpoints_and_resumes(toy_net, toy_data, tmp_path):

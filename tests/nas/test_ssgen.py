@@ -133,7 +133,7 @@ def test_cli_from_the_trial_command_of_an_experiment(tmp_path):
     (tmp_path / "code" / "nas_space.py").write_text(BUILDER)
     exp = tmp_path / "exp.yaml"
     exp.write_text(
-        f"trialCommand: {sys.executable} trial.py\ntrialCodeDirectory: code\n"
+        "trialCommand: python trial.py\ntrialCodeDirectory: code\n"
         "search_space_file: search_space.json\n"
     )
     result = CliRunner().invoke(cli(), ["ss-gen", "--exp", str(exp)])

@@ -21,6 +21,10 @@ registry = Registry(
         "GPTuner": "asyncnni.tuners.gp:GPTuner",
         "PBT": "asyncnni.tuners.pbt:PBTTuner",
         "PBTTuner": "asyncnni.tuners.pbt:PBTTuner",
+        "NASRandom": "asyncnni.tuners.nas_random:NASRandomTuner",
+        "RandomNAS": "asyncnni.tuners.nas_random:NASRandomTuner",
+        "NASEvolution": "asyncnni.tuners.nas_evolution:NASEvolutionTuner",
+        "SPOSEvolution": "asyncnni.tuners.nas_evolution:NASEvolutionTuner",
     },
 )
 
