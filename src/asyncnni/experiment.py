@@ -171,6 +171,8 @@ class Experiment:
             optimize_mode=optimize_mode,
             shared_dir=shared_dir,
         )
+        # the dispatcher's own dict: the display sees a job wait as soon as it starts waiting
+        self.progress.waiting_on = dispatcher.waiting_on
         status = "DONE"
         try:
             async with anyio.create_task_group() as tg:
@@ -285,7 +287,6 @@ class Experiment:
         setattr(progress, name, getattr(progress, name) + 1)
         if self.dispatcher is not None:
             progress.best = self.dispatcher.best
-            progress.waiting_on = self.dispatcher.waiting_on
 
     def _poke(self) -> None:
         """Wake the launcher: a trial ended, a limit was reached, or a stop was asked."""
