@@ -149,8 +149,11 @@ def test_stop_cancels_a_child_waiting_on_a_parent_and_leaves_no_process(tmp_path
     experiment = Experiment(lineage(tmp_path, limit=3, concurrency=2, hang=[0]))
 
     async def stop_once_a_child_waits() -> None:
-        while experiment.dispatcher is None or not experiment.dispatcher.waiting_on:
-            await anyio.sleep(0.02)  # polls the dispatcher's state, does not guess a delay
+        # polls what the progress display shows (no trial has ended yet), not a guessed delay
+        with anyio.fail_after(60):
+            while not experiment.progress.waiting_on:
+                await anyio.sleep(0.02)
+        assert list(experiment.progress.waiting_on.values()) == [0]  # waiting on parent 0
         experiment.stop("test stops it")
 
     async def main() -> Finished:
