@@ -9,7 +9,6 @@ STAMP := $(VENV)/.installed
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "asyncnni needs Python >= 3.11"'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[nas,test]'
