@@ -19,11 +19,21 @@ def recording(tmp_path: Path, **class_args: object) -> dict:
     )
 
 
-def phases(tmp_path: Path, trial_args: str, tuner: dict, **keys: object) -> dict:
-    """A config running tests/assets/phases_trial.py with ``trial_args``."""
-    return experiment_config(
-        tmp_path, trial_command=f"python phases_trial.py {trial_args}", tuner=tuner, **keys
+def run_phases(
+    tmp_path: Path, trial_args: str, tuner_args: dict | None = None, **keys: object
+) -> Finished:
+    """Run tests/assets/phases_trial.py with ``trial_args`` under the RecordingTuner; the
+    experiment must end DONE."""
+    finished = run(
+        experiment_config(
+            tmp_path,
+            trial_command=f"python phases_trial.py {trial_args}",
+            tuner=recording(tmp_path, **(tuner_args or {})),
+            **keys,
+        )
     )
+    assert finished.result.status == "DONE", finished.result.message
+    return finished
 
 
 def calls(tmp_path: Path, kind: str) -> list[dict]:
@@ -34,17 +44,9 @@ def calls(tmp_path: Path, kind: str) -> list[dict]:
 def four_jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Finished]:
     """Four concurrent jobs of three phases each, 12 configurations in all."""
     tmp_path = tmp_path_factory.mktemp("four_jobs")
-    finished = run(
-        phases(
-            tmp_path,
-            "--phases 3",
-            recording(tmp_path),
-            multi_phase=True,
-            trial_concurrency=4,
-            max_trial_number=12,
-        )
+    finished = run_phases(
+        tmp_path, "--phases 3", multi_phase=True, trial_concurrency=4, max_trial_number=12
     )
-    assert finished.result.status == "DONE", finished.result.message
     return tmp_path, finished
 
 
@@ -94,15 +96,7 @@ def test_multi_phase_tuner_sees_the_asking_job(four_jobs: tuple[Path, Finished])
 
 
 def test_without_multi_phase_a_job_keeps_its_configuration(tmp_path: Path) -> None:
-    finished = run(
-        phases(
-            tmp_path,
-            "--phases 1 --gets 3",
-            recording(tmp_path),
-            trial_concurrency=2,
-            max_trial_number=3,
-        )
-    )
+    finished = run_phases(tmp_path, "--phases 1 --gets 3", trial_concurrency=2, max_trial_number=3)
     seen = finished.trial_records("calls.jsonl")
     by_job: dict[str, list[dict]] = defaultdict(list)
     for record in seen:
@@ -116,15 +110,8 @@ def test_without_multi_phase_a_job_keeps_its_configuration(tmp_path: Path) -> No
 
 
 def test_two_gets_then_one_report_fails_the_first(tmp_path: Path) -> None:
-    finished = run(
-        phases(
-            tmp_path,
-            "--phases 1 --gets 2",
-            recording(tmp_path),
-            multi_phase=True,
-            trial_concurrency=2,
-            max_trial_number=4,
-        )
+    finished = run_phases(
+        tmp_path, "--phases 1 --gets 2", multi_phase=True, trial_concurrency=2, max_trial_number=4
     )
     rows = finished.configured
     assert len(rows) == 4
@@ -150,17 +137,14 @@ def test_two_gets_then_one_report_fails_the_first(tmp_path: Path) -> None:
 
 
 def test_no_more_trials_ends_every_job(tmp_path: Path) -> None:
-    finished = run(
-        phases(
-            tmp_path,
-            "",  # asks until get_next_parameter() returns None
-            recording(tmp_path, limit=5),
-            max_trial_number=None,
-            multi_phase=True,
-            trial_concurrency=3,
-        )
+    finished = run_phases(
+        tmp_path,
+        "",  # asks until get_next_parameter() returns None
+        tuner_args={"limit": 5},
+        max_trial_number=None,
+        multi_phase=True,
+        trial_concurrency=3,
     )
-    assert finished.result.status == "DONE", finished.result.message
     assert sorted(row["parameter_id"] for row in finished.configured) == list(range(5))
     assert {row["status"] for row in finished.rows} == {"SUCCEEDED"}
     last_answer: dict[str, object] = {}
@@ -170,17 +154,7 @@ def test_no_more_trials_ends_every_job(tmp_path: Path) -> None:
 
 
 def test_max_trial_number_counts_configurations(tmp_path: Path) -> None:
-    finished = run(
-        phases(
-            tmp_path,
-            "",
-            recording(tmp_path),
-            multi_phase=True,
-            trial_concurrency=2,
-            max_trial_number=7,
-        )
-    )
-    assert finished.result.status == "DONE", finished.result.message
+    finished = run_phases(tmp_path, "", multi_phase=True, trial_concurrency=2, max_trial_number=7)
     rows = finished.configured
     assert sorted(row["parameter_id"] for row in rows) == list(range(7))
     assert all(row["final_metric"] is not None for row in rows)
