@@ -34,13 +34,14 @@ DISPATCHER_FIELDS = STAMP | {
     "p90_us",
     "p99_us",
 }
-SCENARIO_FIELDS = DISPATCHER_FIELDS | {
+REPEATED = {"runs", "messages_per_s_min", "messages_per_s_max"}
+SCENARIO_FIELDS = DISPATCHER_FIELDS | REPEATED | {
     "baseline_rss_mb",
     "dispatcher_peak_rss_mb",
     "peak_rss_reset",
     "fraction_of_raw",
 }
-IDLE_FIELDS = (SCENARIO_FIELDS - {"fraction_of_raw"}) | {
+IDLE_FIELDS = (SCENARIO_FIELDS - {"fraction_of_raw"} - REPEATED) | {
     "idle_workers",
     "messages_per_s_without_idle",
     "p50_us_without_idle",
@@ -140,6 +141,8 @@ def test_dispatcher_throughput(tmp_path: Path, transport: str) -> None:
         "--raw",
         "--idle",
         "3",
+        "--repeat",
+        "2",
     )
     by_kind: dict[str, list[dict]] = {}
     for record in records:
@@ -149,12 +152,12 @@ def test_dispatcher_throughput(tmp_path: Path, transport: str) -> None:
     # raw: patterns reports, asks, configs and oneway, each at 1 and 2 workers
     assert len(by_kind["raw"]) == 8
     for record in by_kind["raw"]:
-        assert set(record) == DISPATCHER_FIELDS
+        assert set(record) == DISPATCHER_FIELDS | REPEATED
     for name in "abcd":
         assert [r["workers"] for r in by_kind[name]] == [1, 2]
         for record in by_kind[name]:
             assert set(record) == SCENARIO_FIELDS
-            assert record["messages"] == 40
+            assert (record["messages"], record["runs"]) == (40, 2)
     [idle] = by_kind["idle"]
     assert set(idle) == IDLE_FIELDS
     assert idle["idle_workers"] == 3

@@ -43,6 +43,9 @@ def bench(
         int, typer.Option(help="Connect this many idle workers and time one active client.")
     ] = 0,
     window: Annotated[int, typer.Option(help="Reports in flight per client (scenario a).")] = 64,
+    repeat: Annotated[
+        int, typer.Option(help="Runs of each measurement; the best is reported, with the spread.")
+    ] = 1,
     plot_file: Annotated[
         Path | None,
         typer.Option("--plot", help="Draw throughput and latency against workers (matplotlib)."),
@@ -66,6 +69,7 @@ def bench(
             raw=raw,
             idle=idle,
             window=window,
+            repeat=repeat,
         )
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
