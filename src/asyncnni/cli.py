@@ -55,12 +55,46 @@ def run(
 ) -> None:
     """Run an experiment to its end. Exit code 0 when it ran, 1 when it ended in error."""
     from .experiment import Experiment
-    from .progress import ProgressView
 
     try:
         experiment = Experiment.from_yaml(config, experiment_id=experiment_id)
     except AsyncNNIError as err:
         raise _fail(str(err)) from None
+    _run_to_end(experiment, quiet)
+
+
+@app.command()
+def resume(
+    experiment_id: Annotated[str, typer.Argument(help="The experiment id (see `asyncnni list`).")],
+    max_trial_number: Annotated[
+        int | None, typer.Option(help="A new max_trial_number (e.g. to run more trials).")
+    ] = None,
+    max_experiment_duration: Annotated[
+        str | None, typer.Option(help="A new max_experiment_duration (30s, 10m, 2h, 1d).")
+    ] = None,
+    working_dir: Annotated[Path | None, typer.Option(help="Where experiments live.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Go on with a stopped, finished or crashed experiment: ids and counts continue and the
+    tuner is warm-started with every stored result."""
+    from .config import parse_duration
+    from .experiment import Experiment
+
+    changes: dict = {}
+    try:
+        if max_trial_number is not None:
+            changes["max_trial_number"] = max_trial_number
+        if max_experiment_duration is not None:
+            changes["max_experiment_duration"] = parse_duration(max_experiment_duration)
+        experiment = Experiment.resume(experiment_id, working_dir, **changes)
+    except (AsyncNNIError, LookupError, ValueError) as err:
+        raise _fail(str(err)) from None
+    _run_to_end(experiment, quiet)
+
+
+def _run_to_end(experiment, quiet: bool) -> None:  # noqa: ANN001 - Experiment loads lazily
+    from .progress import ProgressView
+
     console.print(f"experiment [bold]{experiment.id}[/] in {experiment.folder}", highlight=False)
     view = ProgressView(experiment, console, live=not quiet)
     try:

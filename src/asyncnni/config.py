@@ -14,6 +14,7 @@ read ``key.path: what is wrong``.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import json
@@ -147,6 +148,33 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: Path | None = None) -
     ``base_dir`` (default: the current folder). Path values may be ``str`` or ``Path``."""
     ctx = _Context(None, (base_dir or Path.cwd()).resolve())
     return _experiment(_Node(data, "", None, ctx))
+
+
+def config_to_record(config: ExperimentConfig) -> dict[str, Any]:
+    """The config as plain JSON values, as the store keeps it (see config_from_record)."""
+    return _record(config)
+
+
+def config_from_record(record: Mapping[str, Any]) -> ExperimentConfig:
+    """The config of a stored experiment, validated again (its files must still exist)."""
+    return config_from_dict(_without_unset(record))
+
+
+def _record(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _record(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _record(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_record(v) for v in value]
+    return str(value) if isinstance(value, Path) else value
+
+
+def _without_unset(value: Any) -> Any:
+    """Drop None entries (unset keys) and ``source`` (not a key one writes)."""
+    if isinstance(value, Mapping):
+        return {k: _without_unset(v) for k, v in value.items() if v is not None and k != "source"}
+    return value
 
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([smhd]?)", re.IGNORECASE)

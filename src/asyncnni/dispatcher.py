@@ -117,6 +117,8 @@ class Dispatcher:
         on_fatal: Callable[[str], None] | None = None,
         on_exhausted: Callable[[], None] | None = None,
         first_parameter_id: int = 0,
+        issued: int = 0,
+        best: float | None = None,
         optimize_mode: str = "maximize",
         shared_dir: Path | None = None,
     ) -> None:
@@ -133,14 +135,14 @@ class Dispatcher:
         self._on_fatal = on_fatal or (lambda message: None)
         self._on_exhausted = on_exhausted or (lambda: None)
         self._next_parameter_id = first_parameter_id
-        self._issued = 0
+        self._issued = issued  # what max_parameters counts (resumed runs start above 0)
         self.exhausted = False
         self.jobs: dict[str, JobState] = {}
         self.parameters: dict[int, ParameterState] = {}
         self.waiting_on: dict[str, int] = {}  # trial job -> parent parameter its request awaits
         self._generating: dict[int, anyio.CancelScope] = {}  # requests the tuner works on
         self._cancelled = False  # cancel_generating was called: the tuner is not asked again
-        self.best: float | None = None
+        self.best = best
         self._outbox: list[tuple[bytes, bytes]] = []
         self._endpoint: transport.RouterEndpoint | None = None
         # rows of the current burst, stored by _flush in one transaction before its answers go out

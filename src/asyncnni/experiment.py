@@ -18,13 +18,22 @@ from typing import Any
 import anyio
 
 from . import transport, tuners
-from .config import ExperimentConfig, PluginConfig, config_from_dict, load_config
+from .config import (
+    ExperimentConfig,
+    PluginConfig,
+    config_from_dict,
+    config_from_record,
+    config_to_record,
+    default_working_directory,
+    load_config,
+)
 from .dispatcher import Dispatcher
 from .errors import ConfigError
 from .plugins import Registry, construct, load_class
-from .store import Store
+from .store import DB_NAME, Store, open_readonly
 from .training.base import USER_CANCELED, TrialExit, TrialJob
 from .training.local import GpuPool, LocalTrainingService
+from .tuner import OptimizeMode, TunerDriver, scalar_metric
 
 log = logging.getLogger("asyncnni.experiment")
 
@@ -78,14 +87,15 @@ def build_plugin(spec: PluginConfig, registry: Registry, what: str) -> Any:
     return construct(cls, dict(spec.class_args), f"{what} {spec.class_name}")
 
 
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return str(value) if isinstance(value, Path) else value
+@dataclass(frozen=True)
+class PreviousRun:
+    """What a resumed experiment takes over from its store."""
+
+    trial_job_ids: set[str]
+    next_parameter_id: int
+    counted_configurations: int
+    results: list[dict]  # [{"parameter": ..., "value": ..., "parameter_id": ...}] for import_data
+    counts: dict[str, int]
 
 
 class Experiment:
@@ -117,10 +127,66 @@ class Experiment:
         self._wake: anyio.Event | None = None
         self._service: LocalTrainingService | None = None
         self.dispatcher: Dispatcher | None = None
+        self._resuming = False
+        self._existing_job_ids: set[str] = set()
 
     @classmethod
     def from_yaml(cls, path: str | Path, **kwargs: Any) -> Experiment:
         return cls(load_config(path), **kwargs)
+
+    @classmethod
+    def resume(
+        cls, experiment_id: str, working_directory: Path | None = None, **changes: Any
+    ) -> Experiment:
+        """An experiment that goes on from its store: parameter ids, trial counts and limits
+        continue, and the tuner gets every stored result through ``import_data``. ``changes``
+        replace config values, e.g. ``max_trial_number=50`` to run more trials.
+        Raises LookupError when there is no such experiment."""
+        folder = (working_directory or default_working_directory()) / experiment_id
+        store = open_readonly(folder)
+        try:
+            record = store.experiment()["config"]
+        finally:
+            store.close()
+        record["experiment_working_directory"] = str(folder.parent)
+        config = dataclasses.replace(config_from_record(record), **changes)
+        experiment = cls(config, experiment_id=experiment_id)
+        experiment._resuming = True
+        return experiment
+
+    def _take_over(self, store: Store) -> PreviousRun:
+        previous = PreviousRun(
+            trial_job_ids=store.trial_job_ids(),
+            next_parameter_id=store.next_parameter_id(),
+            counted_configurations=store.counted_configurations(),
+            results=store.final_results(),
+            counts=store.counts(),
+        )
+        store.reopen()
+        self._existing_job_ids = previous.trial_job_ids
+        progress = self.progress
+        progress.started = len(previous.trial_job_ids)
+        progress.succeeded = previous.counts.get("SUCCEEDED", 0)
+        progress.early_stopped = previous.counts.get("EARLY_STOPPED", 0)
+        progress.canceled = previous.counts.get("USER_CANCELED", 0)
+        progress.failed = (
+            progress.started - progress.succeeded - progress.early_stopped - progress.canceled
+        )
+        log.info(
+            "resumed with %d trial jobs and %d results", progress.started, len(previous.results)
+        )
+        return previous
+
+    @staticmethod
+    def _best_of(previous: PreviousRun, optimize_mode: str) -> float | None:
+        values = [scalar_metric(result["value"]) for result in previous.results]
+        if not values:
+            return None
+        return (
+            min(values)
+            if OptimizeMode.parse(optimize_mode) is OptimizeMode.MINIMIZE
+            else max(values)
+        )
 
     def run(self) -> ExperimentResult:
         """Run to the end in a fresh event loop; see :meth:`arun`."""
@@ -142,12 +208,22 @@ class Experiment:
         if shared_dir is not None:
             shared_dir.mkdir(parents=True, exist_ok=True)
 
+        if not self._resuming and (self.folder / DB_NAME).exists():
+            raise ConfigError(
+                f"experiment {self.id} exists in {self.folder}; `asyncnni resume {self.id}` goes on with it"
+            )
+        # a search space the tuner refuses is a config error: say so before anything exists
+        await TunerDriver(tuner, shared_dir=shared_dir).update_search_space(config.search_space)
         self.folder.mkdir(parents=True, exist_ok=True)
         handler = self._log_to_file()
         store = Store(self.folder)
-        store.create_experiment(
-            self.id, config.experiment_name, _jsonable(config), config.search_space
-        )
+        previous = self._take_over(store) if self._resuming else None
+        if previous is None:
+            store.create_experiment(
+                self.id, config.experiment_name, config_to_record(config), config.search_space
+            )
+        else:
+            await TunerDriver(tuner).import_data(previous.results)
         service = LocalTrainingService(
             config.trial_command,
             config.trial_code_directory,
@@ -170,6 +246,9 @@ class Experiment:
             on_exhausted=self._poke,
             optimize_mode=optimize_mode,
             shared_dir=shared_dir,
+            first_parameter_id=previous.next_parameter_id if previous else 0,
+            issued=previous.counted_configurations if previous else 0,
+            best=self._best_of(previous, optimize_mode) if previous else None,
         )
         # the dispatcher's own dict: the display sees a job wait as soon as it starts waiting
         self.progress.waiting_on = dispatcher.waiting_on
@@ -177,7 +256,6 @@ class Experiment:
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(dispatcher.serve)
-                await dispatcher.tuner.update_search_space(config.search_space)
                 if threading.current_thread() is threading.main_thread():
                     tg.start_soon(self._handle_signals)
                 with anyio.move_on_after(config.max_experiment_duration or math.inf) as deadline:
@@ -240,7 +318,7 @@ class Experiment:
     def _start_job(self, tg: Any, dispatcher: Dispatcher, service: LocalTrainingService) -> None:
         sequence = self.progress.started
         trial_job_id = new_id(6)
-        while trial_job_id in dispatcher.jobs:
+        while trial_job_id in dispatcher.jobs or trial_job_id in self._existing_job_ids:
             trial_job_id = new_id(6)
         trial_dir = self.folder / "trials" / trial_job_id
         env = {

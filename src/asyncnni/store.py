@@ -229,6 +229,33 @@ class Store:
             for pid, p, raw in rows
         ]
 
+    def reopen(self) -> None:
+        """Mark the experiment RUNNING again (resume); trial jobs left RUNNING by a run that
+        died are recorded as FAILED, since nothing watches them any more."""
+        self._write("UPDATE experiment SET status = 'RUNNING', end_time = NULL, message = NULL")
+        self._write(
+            "UPDATE trial_jobs SET status = 'FAILED', end_time = ?, "
+            "message = 'the experiment was interrupted while it ran' WHERE status = 'RUNNING'",
+            (time.time(),),
+        )
+        self.commit()
+
+    def trial_job_ids(self) -> set[str]:
+        return {job for (job,) in self._db.execute("SELECT trial_job_id FROM trial_jobs")}
+
+    def next_parameter_id(self) -> int:
+        (largest,) = self._db.execute("SELECT MAX(parameter_id) FROM parameters").fetchone()
+        return 0 if largest is None else largest + 1
+
+    def counted_configurations(self) -> int:
+        """Parameter sets handed out, plus trial jobs that ended before asking for one: what
+        max_trial_number counts in multi-phase mode."""
+        (count,) = self._db.execute(
+            """SELECT (SELECT COUNT(*) FROM parameters) + (SELECT COUNT(*) FROM trial_jobs j
+               WHERE NOT EXISTS (SELECT 1 FROM parameters p WHERE p.trial_job_id = j.trial_job_id))"""
+        ).fetchone()
+        return count
+
     def counts(self) -> dict[str, int]:
         rows = self._db.execute(
             "SELECT status, COUNT(*) FROM trial_jobs GROUP BY status"

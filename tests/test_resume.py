@@ -1,0 +1,96 @@
+"""Resuming experiments from their store: after a finish, and after the process was killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from asyncnni import Experiment
+from asyncnni.catalog import export_rows
+from asyncnni.errors import ConfigError
+
+from .helpers import ASSETS, experiment_config, process_is_gone
+
+
+def recording_tuner(record_to) -> dict:
+    return {
+        "code_directory": str(ASSETS),
+        "class_file_name": "import_recording_tuner.py",
+        "class_name": "ImportRecordingTuner",
+        "class_args": {"record_to": str(record_to)},
+    }
+
+
+def test_resume_runs_more_trials_with_new_ids_and_warm_starts_the_tuner(tmp_path):
+    config = experiment_config(
+        tmp_path,
+        max_trial_number=4,
+        trial_concurrency=2,
+        tuner=recording_tuner(tmp_path / "imported.txt"),
+    )
+    first = Experiment(config, experiment_id="again").run()
+    assert first.status == "DONE"
+    resumed = Experiment.resume("again", tmp_path / "experiments", max_trial_number=7)
+    result = resumed.run()
+    rows = export_rows(tmp_path / "experiments", "again")
+    assert (
+        result.status == "DONE" and result.progress.started == 7 and result.progress.succeeded == 7
+    )
+    assert sorted(row["parameter_id"] for row in rows) == list(range(7))
+    assert len({row["trial_job_id"] for row in rows}) == 7
+    imported = (tmp_path / "imported.txt").read_text().split()
+    assert sorted(map(float, imported)) == sorted(row["final_metric"] for row in rows[:4])
+    assert result.progress.best == max(row["final_metric"] for row in rows)
+
+
+def test_resume_of_a_missing_experiment_raises_lookup_error(tmp_path):
+    with pytest.raises(LookupError, match="no experiment store"):
+        Experiment.resume("ghost", tmp_path)
+
+
+def test_running_an_existing_id_points_to_resume(tmp_path):
+    config = experiment_config(tmp_path, max_trial_number=1)
+    Experiment(config, experiment_id="twice").run()
+    with pytest.raises(ConfigError, match="asyncnni resume twice"):
+        Experiment(config, experiment_id="twice").run()
+
+
+def test_resume_after_the_experiment_process_was_killed(tmp_path):
+    home = tmp_path / "home"
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(
+        f"search_space: {{x: {{_type: uniform, _value: [0, 1]}}}}\ntrial_command: python echo_trial.py\n"
+        f"trial_code_directory: {ASSETS}\ntrial_concurrency: 2\nmax_trial_number: 4\ntuner: {{name: Random}}\n"
+    )
+    env = {**os.environ, "ASYNCNNI_HOME": str(home), "ECHO_MODE": "hang"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asyncnni", "run", str(exp), "--id", "crashed", "-q"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    pids = home / "crashed" / "trials"
+    deadline = time.monotonic() + 60
+    while len(list(pids.glob("*/pid"))) < 2:  # both trials started
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # the experiment and its trials die at once
+    process.wait(timeout=30)
+    for pid_file in pids.glob("*/pid"):
+        pid = int(pid_file.read_text())
+        deadline = time.monotonic() + 10
+        while not process_is_gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    result = Experiment.resume("crashed", home).run()
+    rows = export_rows(home, "crashed")
+    interrupted = [row for row in rows if row["status"] == "FAILED"]
+    assert result.status == "DONE" and len(rows) == 4
+    assert len(interrupted) == 2 and all("interrupted" in row["message"] for row in interrupted)
+    assert sum(row["status"] == "SUCCEEDED" for row in rows) == 2
