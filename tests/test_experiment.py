@@ -225,3 +225,25 @@ def test_a_trial_using_the_async_api(tmp_path):
     )
     assert result.status == "DONE" and len(rows) == 3
     assert all(row["final_metric"] == pytest.approx(row["parameters"]["x"]) for row in rows)
+
+
+def test_stop_from_another_thread_ends_the_experiment(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setenv("ECHO_MODE", "hang")
+    experiment = Experiment(experiment_config(tmp_path, max_trial_number=2, trial_concurrency=2))
+
+    def stop_when_both_run() -> None:
+        deadline = time.monotonic() + 60
+        while len(list(experiment.folder.glob("trials/*/pid"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        experiment.stop("stopped from a thread")
+
+    stopper = threading.Thread(target=stop_when_both_run)
+    stopper.start()
+    result = experiment.run()
+    stopper.join()
+    rows = export_rows(experiment.folder.parent, experiment.id)
+    assert result.status == "STOPPED" and result.message == "stopped from a thread"
+    assert {row["status"] for row in rows} == {"USER_CANCELED"}

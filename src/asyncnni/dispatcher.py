@@ -187,6 +187,11 @@ class Dispatcher:
             endpoint.close()
             self.store.commit()
 
+    @property
+    def issued(self) -> int:
+        """Parameter sets handed out (with, in multi-phase mode, jobs that died before asking)."""
+        return self._issued
+
     def register_job(
         self, trial_job_id: str, sequence: int | None = None, trial_dir: str = ""
     ) -> None:

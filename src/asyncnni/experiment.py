@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import math
@@ -37,6 +38,7 @@ from .tuner import OptimizeMode, TunerDriver, scalar_metric
 
 log = logging.getLogger("asyncnni.experiment")
 
+DEADLINE = "max_experiment_duration reached"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -74,6 +76,13 @@ class ExperimentResult:
     status: str  # DONE, STOPPED or ERROR
     message: str | None
     progress: Progress
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def build_plugin(spec: PluginConfig, registry: Registry, what: str) -> Any:
@@ -123,7 +132,7 @@ class Experiment:
         self.on_trial_end: Callable[[TrialSummary], None] | None = None
         self._stop_reason: str | None = None
         self._error: str | None = None
-        self._stopped = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: anyio.Event | None = None
         self._service: LocalTrainingService | None = None
         self.dispatcher: Dispatcher | None = None
@@ -193,15 +202,28 @@ class Experiment:
         return anyio.run(self.arun)
 
     def stop(self, reason: str = "stopped by the user") -> None:
-        """Ask the experiment to end: no new trials, running ones are terminated."""
+        """Ask the experiment to end: no new trials, requests the tuner still works on are
+        answered NO_MORE_TRIALS, running trials are terminated. Safe from any thread."""
+        loop = self._loop
+        if loop is not None and _running_loop() is not loop:
+            loop.call_soon_threadsafe(self._stop_now, reason)
+        else:
+            self._stop_now(reason)
+
+    def _stop_now(self, reason: str) -> None:
         if self._stop_reason is None:
             self._stop_reason = reason
+        if self.dispatcher is not None:
+            self.dispatcher.cancel_generating()  # before the kills wake children with failures
+        if self._service is not None:
+            self._service.kill_all(self._stop_reason)
         self._poke()
 
     # --- the run ----------------------------------------------------------------------
 
     async def arun(self) -> ExperimentResult:
         config = self.config
+        self._loop = asyncio.get_running_loop()
         tuner = build_plugin(config.tuner, tuners.registry, "tuner")
         assessor = self._assessor()
         shared_dir = config.shared_storage.local_mount_point if config.shared_storage else None
@@ -261,14 +283,13 @@ class Experiment:
                 with anyio.move_on_after(config.max_experiment_duration or math.inf) as deadline:
                     await self._launch_trials(tg, dispatcher, service)
                 if deadline.cancelled_caught:
-                    self.stop("max_experiment_duration reached")
-                    dispatcher.cancel_generating()
+                    self.stop(DEADLINE)
                     await self._wait_for_running_trials()
                 await dispatcher.drain()
                 tg.cancel_scope.cancel()
             if self._error:
                 status = "ERROR"
-            elif self._stop_reason and self._stop_reason != "max_experiment_duration reached":
+            elif self._stop_reason and self._stop_reason != DEADLINE:
                 status = "STOPPED"
         except BaseException as err:
             status, self._error = "ERROR", self._error or f"{type(err).__name__}: {err}"
@@ -297,9 +318,6 @@ class Experiment:
                 self._start_job(tg, dispatcher, service)
                 continue
             await self._wake.wait()
-        if self._stop_reason:
-            dispatcher.cancel_generating()  # before the kills wake children with failures
-            service.kill_all(self._stop_reason)
         await self._wait_for_running_trials()
 
     def _should_stop_launching(self, dispatcher: Dispatcher) -> bool:
@@ -384,8 +402,6 @@ class Experiment:
                         signal.Signals(signum).name,
                     )
                     self.stop(f"interrupted by {signal.Signals(signum).name}")
-                    if self._service is not None:
-                        self._service.kill_all(self._stop_reason or "interrupted")
                 else:
                     raise KeyboardInterrupt
 

@@ -11,11 +11,20 @@ from rich.text import Text
 from .experiment import Experiment, ExperimentResult, Progress, TrialSummary
 
 
-def progress_line(progress: Progress, max_trials: int | None) -> Text:
+def progress_line(
+    progress: Progress, max_trials: int | None, configurations: int | None = None
+) -> Text:
+    """One status line. In multi-phase mode ``configurations`` (handed out so far) is what
+    max_trial_number counts, so the limit goes beside it rather than beside the trial jobs."""
     done = progress.succeeded + progress.failed + progress.early_stopped + progress.canceled
-    total = f"/{max_trials}" if max_trials else ""
     line = Text()
-    line.append(f"trials {done}{total} done", style="bold")
+    if configurations is None:
+        line.append(f"trials {done}{f'/{max_trials}' if max_trials else ''} done", style="bold")
+    else:
+        line.append(
+            f"configurations {configurations}{f'/{max_trials}' if max_trials else ''}", style="bold"
+        )
+        line.append(f"  trial jobs {done} done")
     line.append(f"  {progress.running} running  {progress.succeeded} succeeded  ")
     line.append(f"{progress.failed} failed", style="red" if progress.failed else "")
     if progress.early_stopped:
@@ -43,7 +52,13 @@ class ProgressView:
         experiment.on_trial_end = self._trial_ended
 
     def _render(self) -> Text:
-        return progress_line(self.experiment.progress, self.max_trials)
+        return progress_line(self.experiment.progress, self.max_trials, self._configurations())
+
+    def _configurations(self) -> int | None:
+        dispatcher = self.experiment.dispatcher
+        if not self.experiment.config.multi_phase or dispatcher is None:
+            return None
+        return dispatcher.issued
 
     def _trial_ended(self, trial: TrialSummary) -> None:
         if self._quiet:
@@ -81,7 +96,7 @@ class ProgressView:
         )
         if result.message:
             self.console.print(f"  {result.message}", highlight=False)
-        self.console.print(progress_line(result.progress, self.max_trials))
+        self.console.print(progress_line(result.progress, self.max_trials, self._configurations()))
         self.console.print(f"  files: {result.folder}", highlight=False)
         self.console.print(
             f"  results: asyncnni export {result.experiment_id} --format csv", highlight=False
