@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +208,43 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.mutator.load_state_dict(state["mutator"])
         self.optimizer.load_state_dict(state["optimizer"])
+
+
+class OneShotTrainer(Trainer):
+    """The base of DARTS and ENAS: ``arch_split`` of ``dataset_train`` is held out for the
+    architecture's updates (``arch_batches``, endless), which ``arch_optimizer`` (made by
+    the given factory over the mutator's parameters) applies; checkpoints keep its state.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        mutator: Mutator,
+        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        optimizer: torch.optim.Optimizer,
+        num_epochs: int,
+        dataset_train: Dataset,
+        dataset_valid: Dataset,
+        *,
+        arch_split: float,
+        arch_optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer],
+        **trainer_kwargs: Any,
+    ) -> None:
+        train_part, arch_part = split_dataset(
+            dataset_train, arch_split, trainer_kwargs.get("seed", 0)
+        )
+        super().__init__(
+            model, mutator, loss, optimizer, num_epochs, train_part, dataset_valid, **trainer_kwargs
+        )
+        self.arch_optimizer = arch_optimizer(self.mutator.parameters())
+        self.arch_batches = self.batches_forever(self.loader(arch_part, shuffle=True))
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "arch_optimizer": self.arch_optimizer.state_dict()}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        super()._load_state(state)
+        self.arch_optimizer.load_state_dict(state["arch_optimizer"])
 
 
 def _figures(record: dict[str, float]) -> str:

@@ -9,11 +9,11 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..trainer import Trainer, split_dataset
+from ..trainer import OneShotTrainer
 from .mutator import DartsMutator
 
 
-class DartsTrainer(Trainer):
+class DartsTrainer(OneShotTrainer):
     """First-order DARTS (Liu et al., 2019): every step first moves the architecture
     weights down the loss on a batch held out of ``dataset_train`` (``arch_split`` of it,
     Adam with ``arch_lr``), then the model's weights down the loss on a training batch.
@@ -37,36 +37,27 @@ class DartsTrainer(Trainer):
         grad_clip: float | None = 5.0,
         **trainer_kwargs: Any,
     ) -> None:
-        seed = trainer_kwargs.get("seed", 0)
-        train_part, arch_part = split_dataset(dataset_train, arch_split, seed)
         super().__init__(
             model,
             mutator or DartsMutator(model),
             loss,
             optimizer,
             num_epochs,
-            train_part,
+            dataset_train,
             dataset_valid,
+            arch_split=arch_split,
+            arch_optimizer=lambda params: torch.optim.Adam(
+                params, arch_lr, betas=(0.5, 0.999), weight_decay=arch_weight_decay
+            ),
             grad_clip=grad_clip,
             **trainer_kwargs,
         )
-        self.arch_optimizer = torch.optim.Adam(
-            self.mutator.parameters(), arch_lr, betas=(0.5, 0.999), weight_decay=arch_weight_decay
-        )
-        self._arch_batches = self.batches_forever(self.loader(arch_part, shuffle=True))
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-        ax, ay = next(self._arch_batches)
+        ax, ay = next(self.arch_batches)
         self.arch_optimizer.zero_grad()
         self.mutator.reset()
         arch_loss = self.loss(self.model(ax), ay)
         arch_loss.backward()
         self.arch_optimizer.step()
         return {**super().train_step(x, y), "arch_loss": arch_loss.item()}
-
-    def _state(self) -> dict[str, Any]:
-        return {**super()._state(), "arch_optimizer": self.arch_optimizer.state_dict()}
-
-    def _load_state(self, state: dict[str, Any]) -> None:
-        super()._load_state(state)
-        self.arch_optimizer.load_state_dict(state["arch_optimizer"])

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..trainer import AverageMeters, Trainer, accuracy, split_dataset
+from ..trainer import AverageMeters, OneShotTrainer, accuracy
 from .mutator import EnasMutator
 
 Reward = Callable[[torch.Tensor, torch.Tensor], float]
@@ -19,7 +19,7 @@ def _accuracy_reward(logits: torch.Tensor, target: torch.Tensor) -> float:
     return accuracy(logits, target)["acc"]
 
 
-class EnasTrainer(Trainer):
+class EnasTrainer(OneShotTrainer):
     """ENAS: each epoch trains the model's shared weights under architectures sampled by the
     controller (one per batch), then takes ``ctrl_steps`` REINFORCE steps on the controller.
 
@@ -48,16 +48,16 @@ class EnasTrainer(Trainer):
         arch_split: float = 0.2,
         **trainer_kwargs: Any,
     ) -> None:
-        seed = trainer_kwargs.get("seed", 0)
-        train_part, arch_part = split_dataset(dataset_train, arch_split, seed)
         super().__init__(
             model,
             mutator or EnasMutator(model),
             loss,
             optimizer,
             num_epochs,
-            train_part,
+            dataset_train,
             dataset_valid,
+            arch_split=arch_split,
+            arch_optimizer=lambda params: torch.optim.Adam(params, ctrl_lr),
             **trainer_kwargs,
         )
         self.reward_function = reward_function
@@ -65,8 +65,6 @@ class EnasTrainer(Trainer):
         self.entropy_weight = entropy_weight
         self.baseline_decay = baseline_decay
         self.baseline: float | None = None
-        self.ctrl_optimizer = torch.optim.Adam(self.mutator.parameters(), ctrl_lr)
-        self._arch_batches = self.batches_forever(self.loader(arch_part, shuffle=True))
 
     def train_one_epoch(self, epoch: int) -> dict[str, float]:
         return {**super().train_one_epoch(epoch), **self.train_controller()}
@@ -81,7 +79,7 @@ class EnasTrainer(Trainer):
         self.model.eval()
         meters = AverageMeters()
         for _ in range(self.ctrl_steps):
-            x, y = next(self._arch_batches)
+            x, y = next(self.arch_batches)
             self.mutator.reset()
             with torch.no_grad():
                 logits = self.model(x)
@@ -92,21 +90,16 @@ class EnasTrainer(Trainer):
             if self.baseline is None:
                 self.baseline = reward
             self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * reward
-            self.ctrl_optimizer.zero_grad()
+            self.arch_optimizer.zero_grad()
             (-self.mutator.sample_log_prob * (reward - self.baseline)).backward()
-            self.ctrl_optimizer.step()
+            self.arch_optimizer.step()
             meters.update({"reward": reward})
         self.model.train()
         return meters.averages()
 
     def _state(self) -> dict[str, Any]:
-        return {
-            **super()._state(),
-            "ctrl_optimizer": self.ctrl_optimizer.state_dict(),
-            "baseline": self.baseline,
-        }
+        return {**super()._state(), "baseline": self.baseline}
 
     def _load_state(self, state: dict[str, Any]) -> None:
         super()._load_state(state)
-        self.ctrl_optimizer.load_state_dict(state["ctrl_optimizer"])
         self.baseline = state["baseline"]
