@@ -334,3 +334,38 @@ async def test_a_failing_tuner_answers_error_and_reports_fatal(tmp_path):
         and "FailingTuner.generate_parameters(0) failed: RuntimeError: no idea" in answer["message"]
     )
     assert fatal and after["kind"] == "NO_MORE_TRIALS" and dispatcher.exhausted
+
+
+class OrderTuner(Tuner):
+    """Slow to take results: without the per-job order a job's next request would overtake them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    async def generate_parameters(self, parameter_id, **info):
+        self.calls.append(("generate", parameter_id))
+        return {"n": parameter_id}
+
+    async def receive_trial_result(self, parameter_id, parameters, value, **info):
+        await anyio.sleep(0.05)  # a tuner that thinks about each result
+        self.calls.append(("result", parameter_id))
+
+
+async def test_async_mode_keeps_a_jobs_result_before_its_next_request(tmp_path):
+    tuner = OrderTuner()
+    async with running(tmp_path, tuner, multi_phase=True, async_mode=True) as (_, c):
+        for i in range(3):
+            answer = await c["a"].ask(protocol.new_trial(2 * i, "a", i))
+            await c["a"].ask(
+                protocol.report_metric(2 * i + 1, "a", answer["parameter_id"], "FINAL", 0, 1.0)
+            )
+        await c["a"].ask(protocol.new_trial(9, "a", 3))
+    assert tuner.calls == [
+        ("generate", 0),
+        ("result", 0),
+        ("generate", 1),
+        ("result", 1),
+        ("generate", 2),
+        ("result", 2),
+        ("generate", 3),
+    ]

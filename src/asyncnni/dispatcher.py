@@ -81,6 +81,7 @@ class ParameterState:
     done: Flag = field(default_factory=lambda: Flag())
     outcome: TrialOutcome | None = None
     ended: bool = False  # its trial job ended while the tuner was still generating
+    previous: ParameterState | None = None  # the same job's parameter set before this one
 
     def resolve(self, outcome: TrialOutcome) -> None:
         if self.outcome is None:
@@ -354,7 +355,12 @@ class Dispatcher:
         if self.exhausted:
             self._send(identity, protocol.no_more_trials(req))
             return
-        state = ParameterState(self._next_parameter_id, job.trial_job_id, index)
+        previous = (
+            self.parameters[job.parameter_ids[-1]]
+            if self.async_mode and job.parameter_ids
+            else None
+        )
+        state = ParameterState(self._next_parameter_id, job.trial_job_id, index, previous=previous)
         self._next_parameter_id += 1
         self._issued += 1
         if self.max_parameters is not None and self._issued >= self.max_parameters:
@@ -452,6 +458,10 @@ class Dispatcher:
         with anyio.CancelScope() as scope:
             self._generating[state.parameter_id] = scope
             try:
+                if state.previous is not None and state.previous.final_value is not None:
+                    # asynchronous mode: the job's last result reaches the tuner before its
+                    # next request does, as in serial mode (a per-job order, nothing global)
+                    await state.previous.done.wait()
                 return await self.tuner.generate_parameters(
                     state.parameter_id, trial_job_id=state.trial_job_id, parameter_index=state.index
                 )
