@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .mutator import Mutator, decision_to_json
     from .random_mutator import RandomMutator
     from .ssgen import generate_search_space, search_space
-    from .trainer import Trainer
+    from .trainer import OneShotTrainer, Trainer
 
 _LAZY = {
     "ArchitectureError": "errors",
@@ -34,6 +34,7 @@ _LAZY = {
     "Mutable": "mutables",
     "Mutator": "mutator",
     "NasError": "errors",
+    "OneShotTrainer": "trainer",
     "RandomMutator": "random_mutator",
     "Trainer": "trainer",
     "apply_fixed_architecture": "fixed",
@@ -63,6 +64,7 @@ __all__ = [
     "Mutable",
     "Mutator",
     "NasError",
+    "OneShotTrainer",
     "RandomMutator",
     "Trainer",
     "apply_fixed_architecture",
