@@ -103,7 +103,12 @@ def test_cli_prints_json_or_writes_the_output_file(builder_file, tmp_path):
     ("args", "code", "message"),
     [
         ([], 2, "exactly one of --model and --exp"),
-        (["--model", "no_such_module_xyz:build"], 1, "cannot import no_such_module_xyz"),
+        (
+            ["--model", "no_such_module_xyz:build"],
+            1,
+            "importing no_such_module_xyz failed: ModuleNotFoundError",
+        ),
+        (["--model", "missing_file.py:build"], 1, "no file"),
         (["--model", "nas_space_for_ssgen:missing"], 1, "has no callable 'missing'"),
         (["--model", "no_colon"], 1, "expected pkg.module:build_model"),
     ],

@@ -55,25 +55,31 @@ def load_builder(target: str) -> Callable[[], Any]:
         raise NasError(
             f"--model {target!r}: expected pkg.module:build_model or file.py:build_model"
         )
-    if module_name.endswith(".py") or os.sep in module_name:
-        path = Path(module_name).resolve()
-        if not path.is_file():
-            raise NasError(f"--model {target!r}: no file {str(path)!r}")
-        # the file's folder goes on sys.path, as when running it, for its sibling imports
-        sys.path.insert(0, str(path.parent))
-        spec = importlib.util.spec_from_file_location(f"_asyncnni_ssgen_{path.stem}", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as err:
-            raise NasError(f"--model {target!r}: cannot import {module_name}: {err}") from err
+    try:
+        module = _import(module_name)
+    except Exception as err:  # the user's file or module is broken: say where, in one line
+        raise NasError(
+            f"--model {target!r}: importing {module_name} failed: {type(err).__name__}: {err}"
+        ) from err
     builder = getattr(module, attr, None)
     if not callable(builder):
         raise NasError(f"--model {target!r}: {module_name} has no callable {attr!r}")
     return builder
+
+
+def _import(module_name: str) -> Any:
+    if not (module_name.endswith(".py") or os.sep in module_name):
+        return importlib.import_module(module_name)
+    path = Path(module_name).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"no file {str(path)!r}")
+    # the file's folder goes on sys.path, as when running it, for its sibling imports
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(f"_asyncnni_ssgen_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def generate_search_space(target: str | Callable[[], Any]) -> dict[str, dict[str, Any]]:
