@@ -3,6 +3,7 @@ experiment of the trials in benchmarks/trials/ in a temporary working directory.
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asyncnni.bench.report import emit, machine, today
 from asyncnni.experiment import Experiment, ExperimentResult
 
 TRIALS = Path(__file__).resolve().parent / "trials"
@@ -25,6 +27,20 @@ class TimedRun:
 
 class BenchmarkFailed(RuntimeError):
     """The experiment did not run as the benchmark needs; its figures would mean nothing."""
+
+
+def sizes(doc: str, **options: tuple[int, str]) -> argparse.Namespace:
+    """The command line of a benchmark: integer options ``--name`` given as
+    ``name=(default, help)``; the first paragraph of ``doc`` describes it."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    for name, (default, help_text) in options.items():
+        parser.add_argument(f"--{name}", type=int, default=default, help=help_text)
+    return parser.parse_args()
+
+
+def report(benchmark: str, **figures: Any) -> None:
+    """The benchmark's one JSON line, with the machine and the date."""
+    emit({"benchmark": benchmark, **figures, "machine": machine(), "date": today()})
 
 
 @contextmanager

@@ -9,19 +9,14 @@ Prints one JSON line; see benchmarks/README.md.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
-from _common import BenchmarkFailed, timed_experiment
+from _common import BenchmarkFailed, report, sizes, timed_experiment
 
-from asyncnni.bench.report import emit, machine, percentiles_us, today
+from asyncnni.bench.report import percentiles_us
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=8, help="trial_concurrency")
-    parser.add_argument("--configs", type=int, default=20_000, help="max_trial_number")
-    args = parser.parse_args()
+    args = sizes(__doc__, workers=(8, "trial_concurrency"), configs=(20_000, "max_trial_number"))
     with timed_experiment(
         "config_loop.py",
         multi_phase=True,
@@ -35,19 +30,15 @@ def main() -> None:
             f"the trials timed {latencies.size} configurations, expected {args.configs}"
         )
     get = percentiles_us(latencies)
-    emit(
-        {
-            "benchmark": "multi_phase_throughput",
-            "workers": args.workers,
-            "configs": args.configs,
-            "trial_jobs": len(files),
-            "wall_s": round(run.wall_s, 3),
-            "configs_per_s": round(args.configs / run.wall_s, 1),
-            "get_p50_us": get["p50_us"],
-            "get_p99_us": get["p99_us"],
-            "machine": machine(),
-            "date": today(),
-        }
+    report(
+        "multi_phase_throughput",
+        workers=args.workers,
+        configs=args.configs,
+        trial_jobs=len(files),
+        wall_s=round(run.wall_s, 3),
+        configs_per_s=round(args.configs / run.wall_s, 1),
+        get_p50_us=get["p50_us"],
+        get_p99_us=get["p99_us"],
     )
 
 

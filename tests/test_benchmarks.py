@@ -35,12 +35,16 @@ DISPATCHER_FIELDS = STAMP | {
     "p99_us",
 }
 REPEATED = {"runs", "messages_per_s_min", "messages_per_s_max"}
-SCENARIO_FIELDS = DISPATCHER_FIELDS | REPEATED | {
-    "baseline_rss_mb",
-    "dispatcher_peak_rss_mb",
-    "peak_rss_reset",
-    "fraction_of_raw",
-}
+SCENARIO_FIELDS = (
+    DISPATCHER_FIELDS
+    | REPEATED
+    | {
+        "baseline_rss_mb",
+        "dispatcher_peak_rss_mb",
+        "peak_rss_reset",
+        "fraction_of_raw",
+    }
+)
 IDLE_FIELDS = (SCENARIO_FIELDS - {"fraction_of_raw"} - REPEATED) | {
     "idle_workers",
     "messages_per_s_without_idle",
@@ -84,30 +88,20 @@ def run_benchmark(tmp_path: Path, *command: str) -> tuple[list[dict], str]:
     return records, done.stderr
 
 
+def run_script(tmp_path: Path, script: str, *args: str) -> tuple[list[dict], str]:
+    return run_benchmark(tmp_path, sys.executable, str(BENCHMARKS / script), *args)
+
+
 def test_e2e_trials(tmp_path: Path) -> None:
-    records, _ = run_benchmark(
-        tmp_path,
-        sys.executable,
-        str(BENCHMARKS / "e2e_trials.py"),
-        "--trials",
-        "3",
-        "--concurrency",
-        "2",
-    )
+    records, _ = run_script(tmp_path, "e2e_trials.py", "--trials", "3", "--concurrency", "2")
     [record] = records
     assert set(record) == STAMP | {"trials", "concurrency", "succeeded", "wall_s", "trials_per_s"}
     assert (record["benchmark"], record["trials"], record["succeeded"]) == ("e2e_trials", 3, 3)
 
 
 def test_multi_phase_throughput(tmp_path: Path) -> None:
-    records, _ = run_benchmark(
-        tmp_path,
-        sys.executable,
-        str(BENCHMARKS / "multi_phase_throughput.py"),
-        "--workers",
-        "2",
-        "--configs",
-        "40",
+    records, _ = run_script(
+        tmp_path, "multi_phase_throughput.py", "--workers", "2", "--configs", "40"
     )
     [record] = records
     assert set(record) == STAMP | {
@@ -128,10 +122,9 @@ def test_multi_phase_throughput(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
 def test_dispatcher_throughput(tmp_path: Path, transport: str) -> None:
-    records, table = run_benchmark(
+    records, table = run_script(
         tmp_path,
-        sys.executable,
-        str(BENCHMARKS / "dispatcher_throughput.py"),
+        "dispatcher_throughput.py",
         "--workers",
         "1,2",
         "--messages",

@@ -73,9 +73,13 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
         points.sort(key=lambda r: r["workers"])
         workers = [r["workers"] for r in points]
         style = "--" if label.startswith("raw") else "-"
-        top.plot(workers, [r["messages_per_s"] for r in points], style, marker="o", label=label)
-        if points[0].get("p50_us") is not None:
-            bottom.plot(workers, [r["p50_us"] for r in points], style, marker="o", label=label)
+        (line,) = top.plot(
+            workers, [r["messages_per_s"] for r in points], style, marker="o", label=label
+        )
+        if points[0].get("p50_us") is not None:  # one-way messages have no latency
+            bottom.plot(
+                workers, [r["p50_us"] for r in points], style, marker="o", color=line.get_color()
+            )
     top.set_ylabel("messages / s")
     bottom.set_ylabel("p50 latency (us)")
     bottom.set_xlabel("workers")
