@@ -2,8 +2,8 @@
 
 For each tuner and function: the median over seeds of the best regret (best value found
 minus the known optimum) after 50, 100 and 200 trials, and the milliseconds one suggestion
-takes with 100 and 1000 observations (on Hartmann6). Also the seconds of 1000 sequential
-ask/tell rounds on Hartmann6 for the TPEs. When optuna or hyperopt is installed (the
+takes with 100 and 1000 observations (on Hartmann6). Also the seconds (wall clock and CPU)
+of 1000 sequential ask/tell rounds on Hartmann6 for the TPEs. When optuna or hyperopt is installed (the
 ``bench`` extra), their TPE runs on the same functions and seeds in this process.
 
 Prints one JSON line, then a readable table. ``--seeds 1 --trials 10`` makes a tiny run.
@@ -28,17 +28,32 @@ from asyncnni.errors import SearchSpaceError
 from asyncnni.search_space import SearchSpace
 
 # ----------------------------------------------------------------------------- functions
-_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-                  [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-_H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-                         [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
+_H6_A = np.array(
+    [
+        [10, 3, 17, 3.5, 1.7, 8],
+        [0.05, 10, 17, 0.1, 8, 14],
+        [3, 3.5, 1.7, 10, 17, 8],
+        [17, 8, 0.05, 10, 0.1, 14],
+    ]
+)
+_H6_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
 _H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
 
 
 def branin(p: dict) -> float:
     x1, x2 = p["x1"], p["x2"]
-    return ((x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2
-            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10)
+    return (
+        (x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2
+        + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1)
+        + 10
+    )
 
 
 def hartmann6(p: dict) -> float:
@@ -57,20 +72,40 @@ def mixed(p: dict) -> float:
 
 
 FUNCTIONS: dict[str, tuple[dict, Callable[[dict], float], float]] = {
-    "branin": ({"x1": {"_type": "uniform", "_value": [-5, 10]},
-                "x2": {"_type": "uniform", "_value": [0, 15]}}, branin, 0.397887357729739),
-    "hartmann6": ({f"x{i}": {"_type": "uniform", "_value": [0, 1]} for i in range(6)},
-                  hartmann6, -3.32236801141551),
-    "mixed": ({
-        "kind": {"_type": "choice", "_value": [
-            {"_name": "a", "x": {"_type": "uniform", "_value": [-5, 5]}},
-            {"_name": "b", "lr": {"_type": "loguniform", "_value": [1e-5, 1]},
-             "n": {"_type": "randint", "_value": [1, 9]}}]},
-        "c": {"_type": "choice", "_value": [1, 2, 3, 4]},
-        "y": {"_type": "uniform", "_value": [0, 1]},
-        "lr": {"_type": "loguniform", "_value": [1e-4, 1e-1]},
-        "k": {"_type": "randint", "_value": [0, 10]},
-    }, mixed, 0.0),
+    "branin": (
+        {
+            "x1": {"_type": "uniform", "_value": [-5, 10]},
+            "x2": {"_type": "uniform", "_value": [0, 15]},
+        },
+        branin,
+        0.397887357729739,
+    ),
+    "hartmann6": (
+        {f"x{i}": {"_type": "uniform", "_value": [0, 1]} for i in range(6)},
+        hartmann6,
+        -3.32236801141551,
+    ),
+    "mixed": (
+        {
+            "kind": {
+                "_type": "choice",
+                "_value": [
+                    {"_name": "a", "x": {"_type": "uniform", "_value": [-5, 5]}},
+                    {
+                        "_name": "b",
+                        "lr": {"_type": "loguniform", "_value": [1e-5, 1]},
+                        "n": {"_type": "randint", "_value": [1, 9]},
+                    },
+                ],
+            },
+            "c": {"_type": "choice", "_value": [1, 2, 3, 4]},
+            "y": {"_type": "uniform", "_value": [0, 1]},
+            "lr": {"_type": "loguniform", "_value": [1e-4, 1e-1]},
+            "k": {"_type": "randint", "_value": [0, 10]},
+        },
+        mixed,
+        0.0,
+    ),
 }
 
 # ----------------------------------------------------------------------------- runners
@@ -87,8 +122,9 @@ def ours(name: str) -> Runner:
             for pid in range(trials):
                 p = await tuner.generate_parameters(pid, trial_job_id="bench", parameter_index=pid)
                 values.append(f(p))
-                await tuner.receive_trial_result(pid, p, values[-1], trial_job_id="bench",
-                                                 parameter_index=pid, metric=values[-1])
+                await tuner.receive_trial_result(
+                    pid, p, values[-1], trial_job_id="bench", parameter_index=pid, metric=values[-1]
+                )
             return values
 
         return anyio.run(main)
@@ -125,7 +161,10 @@ def _optuna_params(trial: Any, space: dict, prefix: str = "") -> dict:
         if t == "choice" and any(isinstance(o, dict) for o in v):
             picked = v[trial.suggest_categorical(name, list(range(len(v))))]
             nested = {k: s for k, s in picked.items() if k != "_name"}
-            out[key] = {"_name": picked["_name"], **_optuna_params(trial, nested, f"{name}/{picked['_name']}/")}
+            out[key] = {
+                "_name": picked["_name"],
+                **_optuna_params(trial, nested, f"{name}/{picked['_name']}/"),
+            }
         elif t == "choice":
             out[key] = v[trial.suggest_categorical(name, list(range(len(v))))]
         elif t in ("uniform", "loguniform"):
@@ -181,9 +220,18 @@ def _hyperopt_space(space: dict, prefix: str = "") -> dict:
     for key, spec in space.items():
         name, t, v = prefix + key, spec["_type"], spec["_value"]
         if t == "choice" and any(isinstance(o, dict) for o in v):
-            out[key] = hp.choice(name, [
-                {"_name": o["_name"], **_hyperopt_space({k: s for k, s in o.items() if k != "_name"},
-                                                        f"{name}/{o['_name']}/")} for o in v])
+            out[key] = hp.choice(
+                name,
+                [
+                    {
+                        "_name": o["_name"],
+                        **_hyperopt_space(
+                            {k: s for k, s in o.items() if k != "_name"}, f"{name}/{o['_name']}/"
+                        ),
+                    }
+                    for o in v
+                ],
+            )
         elif t == "choice":
             out[key] = hp.choice(name, v)
         elif t == "uniform":
@@ -222,8 +270,14 @@ def hyperopt_tpe() -> Runner | None:
             values.append(f(_fix_ints(space, p)))
             return values[-1]
 
-        hyperopt.fmin(objective, _hyperopt_space(space), algo=hyperopt.tpe.suggest, max_evals=trials,
-                      rstate=np.random.default_rng(seed), show_progressbar=False)
+        hyperopt.fmin(
+            objective,
+            _hyperopt_space(space),
+            algo=hyperopt.tpe.suggest,
+            max_evals=trials,
+            rstate=np.random.default_rng(seed),
+            show_progressbar=False,
+        )
         return values
 
     return run
@@ -244,33 +298,54 @@ def _ms_hyperopt(n_obs: int, asks: int) -> float:
             times.append(time.perf_counter() - start)
         return out
 
-    hyperopt.fmin(f, _hyperopt_space(space), algo=timed_suggest, max_evals=n_obs + asks,
-                  points_to_evaluate=points, rstate=np.random.default_rng(0), show_progressbar=False)
+    hyperopt.fmin(
+        f,
+        _hyperopt_space(space),
+        algo=timed_suggest,
+        max_evals=n_obs + asks,
+        points_to_evaluate=points,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
     return float(np.mean(times)) * 1e3
 
 
-def rounds_seconds(run: Runner, rounds: int) -> float:
+def rounds_seconds(run: Runner, rounds: int) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of ``rounds`` sequential ask/tell rounds on Hartmann6.
+
+    CPU time is what the tuner itself costs even when other work shares the machine.
+    """
     space, f, _ = FUNCTIONS["hartmann6"]
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     run(space, f, 0, rounds)
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 # ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--trials", type=int, default=200, help="trials per run (checkpoints 50/100/200 up to it)")
-    parser.add_argument("--tuners", default="Random,TPE,Anneal,Evolution,GP,optuna-TPE,hyperopt-TPE")
+    parser.add_argument(
+        "--trials", type=int, default=200, help="trials per run (checkpoints 50/100/200 up to it)"
+    )
+    parser.add_argument(
+        "--tuners", default="Random,TPE,Anneal,Evolution,GP,optuna-TPE,hyperopt-TPE"
+    )
     parser.add_argument("--functions", default=",".join(FUNCTIONS))
-    parser.add_argument("--timing-obs", default="100,1000", help="observation counts for ms/suggestion ('' to skip)")
+    parser.add_argument(
+        "--timing-obs", default="100,1000", help="observation counts for ms/suggestion ('' to skip)"
+    )
     parser.add_argument("--timing-asks", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=1000, help="ask/tell rounds timed on Hartmann6 (0 to skip)")
+    parser.add_argument(
+        "--rounds", type=int, default=1000, help="ask/tell rounds timed on Hartmann6 (0 to skip)"
+    )
     args = parser.parse_args(argv)
 
     runners: dict[str, Runner] = {}
     for name in args.tuners.split(","):
-        runner = {"optuna-TPE": optuna_tpe, "hyperopt-TPE": hyperopt_tpe}.get(name, lambda n=name: ours(n))()
+        runner = {"optuna-TPE": optuna_tpe, "hyperopt-TPE": hyperopt_tpe}.get(
+            name, lambda n=name: ours(n)
+        )()
         if runner is not None:  # an uninstalled reference is left out
             runners[name] = runner
     checkpoints = [c for c in (50, 100, 200) if c <= args.trials] or [args.trials]
@@ -300,12 +375,19 @@ def main(argv: list[str] | None = None) -> dict:
                 ms = _ms_ours(name, n_obs, args.timing_asks)
             entry[f"ms_per_suggestion@{n_obs}"] = round(ms, 3)
         if args.rounds and name.endswith("TPE"):
-            entry[f"hartmann6_{args.rounds}_rounds_s"] = round(rounds_seconds(run, args.rounds), 3)
+            wall, cpu = rounds_seconds(run, args.rounds)
+            entry[f"hartmann6_{args.rounds}_rounds_s"] = round(wall, 3)
+            entry[f"hartmann6_{args.rounds}_rounds_cpu_s"] = round(cpu, 3)
         results[name] = entry
 
-    report = {"benchmark": "tuner_quality", "seeds": args.seeds, "trials": args.trials,
-              "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-              "python": platform.python_version(), "results": results}
+    report = {
+        "benchmark": "tuner_quality",
+        "seeds": args.seeds,
+        "trials": args.trials,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "python": platform.python_version(),
+        "results": results,
+    }
     print(json.dumps(report))
     _table(results, checkpoints, obs_counts, args.rounds)
     return report
@@ -314,12 +396,15 @@ def main(argv: list[str] | None = None) -> dict:
 def _table(results: dict, checkpoints: list[int], obs_counts: list[int], rounds: int) -> None:
     functions = [k for k in next(iter(results.values())) if k in FUNCTIONS] if results else []
     cols = [f"{fn} @{c}" for fn in functions for c in checkpoints]
-    cols += [f"ms @{n}" for n in obs_counts] + [f"{rounds} rounds s"]
+    cols += [f"ms @{n}" for n in obs_counts] + [f"{rounds} rounds s", "(cpu s)"]
     print(f"{'tuner':<14}" + "".join(f"{c:>16}" for c in cols), file=sys.stderr)
     for name, entry in results.items():
-        cells = [entry[fn].get(f"regret@{c}", float("nan")) for fn in functions for c in checkpoints]
+        cells = [
+            entry[fn].get(f"regret@{c}", float("nan")) for fn in functions for c in checkpoints
+        ]
         cells += [entry[f"ms_per_suggestion@{n}"] for n in obs_counts]
-        cells.append(next((v for k, v in entry.items() if k.endswith("_rounds_s")), float("nan")))
+        cells.append(entry.get(f"hartmann6_{rounds}_rounds_s", float("nan")))
+        cells.append(entry.get(f"hartmann6_{rounds}_rounds_cpu_s", float("nan")))
         print(f"{name:<14}" + "".join(f"{v:>16.4g}" for v in cells), file=sys.stderr)
 
 

@@ -359,6 +359,20 @@ class SearchSpace:
         v[:, self._cat_dims] = np.floor(v[:, self._cat_dims] * self._cat_sizes)
         return v
 
+    def space_filling_vectors(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` rows like ``random_vectors`` but spread evenly: a scrambled Sobol sequence.
+
+        Model-based tuners start from these: they cover the space better than ``n`` random
+        draws, so the first model sees more of it.
+        """
+        if n <= 0 or self.n_dims == 0:
+            return self.random_vectors(rng, max(n, 0))
+        from scipy.stats import qmc  # imported here: costly, and only model-based tuners need it
+
+        v = qmc.Sobol(self.n_dims, seed=rng).random_base2(max(n - 1, 1).bit_length())[:n]
+        v[:, self._cat_dims] = np.floor(v[:, self._cat_dims] * self._cat_sizes)
+        return v
+
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """One configuration drawn from the priors; nested choices sampled recursively."""
         return self.decode(self.random_vector(rng))

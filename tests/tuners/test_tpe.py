@@ -27,7 +27,7 @@ def test_log_pdf_is_the_mixture_of_truncated_kernels() -> None:
     pe, obs, weights = _estimator()
     rng = np.random.default_rng(2)
     y = np.column_stack([rng.random(9), rng.random(9), rng.integers(0, 3, 9)])
-    sig = np.vstack([neighbour_bandwidths(obs[:, :2]), [1.0, 1.0]])
+    sig = np.vstack([neighbour_bandwidths(obs[:, :2].T).T, [1.0, 1.0]])
     mus = np.vstack([obs[:, :2], [0.5, 0.5]])
     w = np.append(weights, 1.0) / (weights.sum() + 1.0)
     base = 1.0 / 8
@@ -59,10 +59,11 @@ def test_samples_follow_the_density() -> None:
 
 
 def test_bandwidths_are_the_larger_neighbour_gap_clipped() -> None:
-    mu = np.array([[0.1], [0.5], [0.52], [0.9]])
+    mu = np.array([[0.1, 0.5, 0.52, 0.9], [0.9, 0.52, 0.5, 0.1]])  # one row per dimension
     # ends use their inner gap; the floor is 1 / min(100, m + 2)
-    assert neighbour_bandwidths(mu)[:, 0] == pytest.approx([0.4, 0.4, 0.38, 0.38])
-    assert neighbour_bandwidths(np.array([[0.5], [0.5], [0.5]]))[:, 0] == pytest.approx([0.2] * 3)
+    assert neighbour_bandwidths(mu)[0] == pytest.approx([0.4, 0.4, 0.38, 0.38])
+    assert neighbour_bandwidths(mu)[1] == pytest.approx([0.38, 0.38, 0.4, 0.4])
+    assert neighbour_bandwidths(np.array([[0.5, 0.5, 0.5]]))[0] == pytest.approx([0.2] * 3)
 
 
 def test_constant_liar_spreads_suggestions_in_flight() -> None:

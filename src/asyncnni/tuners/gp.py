@@ -12,7 +12,7 @@ class GPTuner(ModelBasedTuner):
 
     Handles every HPO type except nested choices (a GP needs one fixed set of dimensions);
     choices are one-hot, discrete numeric types are rounded after optimising. Class args:
-    ``optimize_mode`` ("maximize"), ``seed``, ``n_startup_trials`` (random suggestions
+    ``optimize_mode`` ("maximize"), ``seed``, ``n_startup_trials`` (space-filling suggestions
     first, 10), ``n_candidates`` (points scored per suggestion before a local refinement,
     2000). Fitting runs in a worker thread, so the event loop never waits for it.
     """

@@ -10,7 +10,7 @@ class TPETuner(ModelBasedTuner):
     """Tree-structured Parzen Estimator over the whole HPO language (nested choices included).
 
     Class args: ``optimize_mode`` ("maximize" by default, as in NNI), ``seed``,
-    ``n_startup_trials`` (random suggestions before the model is used, default 20),
+    ``n_startup_trials`` (space-filling suggestions before the model is used, default 20),
     ``n_ei_candidates`` (draws scored per suggestion, default 24), ``prior_weight`` (1.0).
     Suggestions in flight are taken as bad results until theirs arrive (constant liar), so
     concurrent trials explore different points. A suggestion costs well under a millisecond.

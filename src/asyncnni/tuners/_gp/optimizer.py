@@ -53,6 +53,7 @@ class GPOptimizer(History):
         self.n_startup_trials, self.n_candidates = n_startup_trials, n_candidates
         self._numeric = np.flatnonzero(~space.categorical)
         self._cats = [(int(d), int(space.n_choices[d])) for d in np.flatnonzero(space.categorical)]
+        self._design = list(space.space_filling_vectors(rng, n_startup_trials))
         self._gp = MaternGP(self._numeric.size + sum(k for _, k in self._cats))
         self._fitted_at = 0
 
@@ -70,7 +71,7 @@ class GPOptimizer(History):
     def _ask(self, pending: Sequence[np.ndarray]) -> np.ndarray:
         n = len(self.losses)  # snapshot: results may arrive while a thread runs this
         if n < self.n_startup_trials:
-            return self.space.random_vector(self.rng)
+            return self._design.pop(0) if self._design else self.space.random_vector(self.rng)
         vectors, losses = np.array(self.vectors[:n]), np.array(self.losses[:n])
         best = float(losses.min())
         if pending:

@@ -36,7 +36,9 @@ def default_weights(n: int) -> np.ndarray:
 class TPEOptimizer:
     """Tree-structured Parzen Estimator over ``space`` (every HPO type, nested choices too).
 
-    The first ``n_startup_trials`` suggestions are random. Losses: smaller is better.
+    Until ``n_startup_trials`` results are in, suggestions come from a scrambled Sobol
+    design (then random draws, if many are asked before results arrive). Losses: smaller is
+    better.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class TPEOptimizer:
         self.n_ei_candidates = n_ei_candidates
         self.prior_weight = prior_weight
         self.n = 0
+        self._design = list(space.space_filling_vectors(rng, n_startup_trials))
         cap = 64
         self._x = np.empty((cap, space.n_dims))
         self._active = np.empty((cap, len(space.groups)), dtype=bool)
@@ -85,7 +88,7 @@ class TPEOptimizer:
     def ask(self, pending: Sequence[np.ndarray] = ()) -> np.ndarray:
         space = self.space
         if self.n < self.n_startup_trials:
-            return space.random_vector(self.rng)
+            return self._design.pop(0) if self._design else space.random_vector(self.rng)
         n = self.n
         below = np.zeros(n, dtype=bool)
         below[self._order[: default_gamma(n)]] = True

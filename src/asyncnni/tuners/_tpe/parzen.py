@@ -20,21 +20,36 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 def neighbour_bandwidths(mu: np.ndarray) -> np.ndarray:
-    """Per observation and dimension, the larger distance to a neighbour (bounds included).
+    """Per dimension (row) and observation (column), the larger distance to a neighbour.
 
-    At either end the inner gap is used, not the gap to the bound. ``mu`` is m x d in [0, 1].
+    The bounds 0 and 1 count as neighbours, except that at either end the inner gap is used.
+    ``mu`` is d x m in [0, 1]; rows are contiguous, so each sort reads one block of memory.
     """
-    m, d = mu.shape
-    order = np.argsort(mu, axis=0)
-    ext = np.empty((m + 2, d))
-    ext[0], ext[-1] = 0.0, 1.0
-    ext[1:-1] = np.take_along_axis(mu, order, axis=0)
-    gaps = np.maximum(ext[1:-1] - ext[:-2], ext[2:] - ext[1:-1])
+    d, m = mu.shape
+    order = np.argsort(mu, axis=1)
+    rows = np.arange(d)[:, None]
+    ext = np.empty((d, m + 2))
+    ext[:, 0], ext[:, -1] = 0.0, 1.0
+    ext[:, 1:-1] = mu[rows, order]
+    gaps = np.maximum(ext[:, 1:-1] - ext[:, :-2], ext[:, 2:] - ext[:, 1:-1])
     if m >= 2:
-        gaps[0], gaps[-1] = ext[2] - ext[1], ext[-2] - ext[-3]
+        gaps[:, 0], gaps[:, -1] = ext[:, 2] - ext[:, 1], ext[:, -2] - ext[:, -3]
     out = np.empty_like(gaps)
-    np.put_along_axis(out, order, gaps, axis=0)
+    out[rows, order] = gaps
     return np.clip(out, 1.0 / min(100.0, m + 2.0), 1.0)
+
+
+def _log_mass_inside(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """log P(0 <= N(mu, sigma) <= 1), elementwise.
+
+    Only kernels within 8 sd of a bound lose measurable mass (< 1e-15 otherwise), and with
+    many observations those are few: the normal CDF is evaluated for them alone.
+    """
+    out = np.zeros_like(mu)
+    near = (mu < 8.0 * sigma) | (mu > 1.0 - 8.0 * sigma)
+    m, s = mu[near], sigma[near]
+    out[near] = np.log(ndtr((1.0 - m) / s) - ndtr(-m / s))
+    return out
 
 
 class ParzenEstimator:
@@ -60,20 +75,19 @@ class ParzenEstimator:
         self._num = np.flatnonzero(~categorical)
         self._cat = np.flatnonzero(categorical)
 
-        # numeric kernels, the prior as the last row
+        # numeric kernels, one row per dimension and one column per kernel, the prior last
         dn = self._num.size
-        mu = np.empty((m + 1, dn))
-        mu[:m], mu[m] = obs[:, self._num], 0.5
-        sigma = np.empty((m + 1, dn))
-        sigma[:m], sigma[m] = neighbour_bandwidths(mu[:m]), 1.0
+        mu = np.empty((dn, m + 1))
+        mu[:, :m], mu[:, m] = obs[:, self._num].T, 0.5
+        sigma = np.empty((dn, m + 1))
+        sigma[:, :m], sigma[:, m] = neighbour_bandwidths(mu[:, :m]), 1.0
         self._mu, self._sigma = mu, sigma
-        inv_var = 1.0 / (sigma * sigma)
-        self._inv_var_t = inv_var.T.copy()
-        self._mu_inv_var_t = (mu * inv_var).T.copy()
+        self._inv_var = 1.0 / (sigma * sigma)
+        self._mu_inv_var = mu * self._inv_var
         # everything in the log density that does not depend on the point: (m + 1,)
-        log_z = np.log(ndtr((1.0 - mu) / sigma) - ndtr(-mu / sigma))
-        self._const = (-0.5 * (mu * mu * inv_var).sum(axis=1) - np.log(sigma).sum(axis=1)
-                       - log_z.sum(axis=1) - dn * _HALF_LOG_2PI + self._log_w)
+        self._const = (-0.5 * (mu * self._mu_inv_var).sum(axis=0) - np.log(sigma).sum(axis=0)
+                       - _log_mass_inside(mu, sigma).sum(axis=0) - dn * _HALF_LOG_2PI
+                       + self._log_w)
 
         # categorical kernels (Optuna's): prior_weight / (m + 1) on every option, +1 on the
         # observed one, normalised; the prior row is uniform
@@ -93,7 +107,7 @@ class ParzenEstimator:
         """Log density at each row of ``y`` (n x d)."""
         yn = y[:, self._num]
         # sum_d (y - mu)^2 / s^2 expanded, so two matrix products replace an n x m x d array
-        log_all = -0.5 * ((yn * yn) @ self._inv_var_t) + yn @ self._mu_inv_var_t + self._const
+        log_all = -0.5 * ((yn * yn) @ self._inv_var) + yn @ self._mu_inv_var + self._const
         if self._cat.size:
             eq = y[:, None, self._cat] == self._obs_cat[None, :, :]  # n x (m + 1) x dc
             log_all += np.where(eq, self._log_hit, self._log_miss).sum(axis=2)
@@ -105,7 +119,7 @@ class ParzenEstimator:
         comp = rng.choice(self.m + 1, size=n, p=self._p)
         out = np.empty((n, self._d))
         if self._num.size:
-            mu, s = self._mu[comp], self._sigma[comp]
+            mu, s = self._mu[:, comp].T, self._sigma[:, comp].T
             lo, hi = ndtr(-mu / s), ndtr((1.0 - mu) / s)
             u = lo + rng.random(mu.shape) * (hi - lo)
             out[:, self._num] = np.clip(mu + s * ndtri(u), 0.0, 1.0)
