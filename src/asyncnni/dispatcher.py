@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from . import protocol, transport
@@ -150,7 +149,10 @@ class Dispatcher:
         self._parameter_rows: list[tuple] = []
         self._flush_scheduled = False
         self._metric_rows: list[tuple] = []
-        self._readable = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._burst_scheduled = False
+        self._receiver_failed = anyio.Event()
+        self._receiver_error: Exception | None = None
         self._tg: TaskGroup | None = None
         self._tuner_commands: Any = None  # send side of the ordered tuner stream
         self._feedback: Any = None  # send side of the ordered result/end stream (async mode)
@@ -163,8 +165,7 @@ class Dispatcher:
         """Bind, then route until cancelled. ``task_status.started`` gets the address."""
         self._endpoint = endpoint = transport.RouterEndpoint(self.bind_address)
         self.address = endpoint.address
-        loop = asyncio.get_running_loop()
-        loop.add_reader(endpoint.fd, self._check_readable)
+        self._loop = asyncio.get_running_loop()
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -184,7 +185,6 @@ class Dispatcher:
                 tg.start_soon(self._receive_loop)
                 task_status.started(self.address)
         finally:
-            loop.remove_reader(endpoint.fd)
             endpoint.close()
             self.store.commit()
 
@@ -233,25 +233,41 @@ class Dispatcher:
 
     # --- socket -----------------------------------------------------------------------
 
-    def _check_readable(self) -> None:
-        if self._endpoint is not None and self._endpoint.has_input():
-            self._readable.set()
-
     async def _receive_loop(self) -> None:
-        endpoint = self._endpoint
-        assert endpoint is not None
-        while True:
-            await self._readable.wait()
-            self._readable.clear()
-            while True:
-                batch, dropped = endpoint.receive(MAX_BATCH)
-                if dropped:
-                    log.warning("dropped %d message(s) of more than one frame", dropped)
-                if not batch:
-                    break
+        """Owns the socket's reader callback, which does the receiving (no task wake-up per
+        burst); an error in it is raised here, so it ends the dispatcher like any task's."""
+        loop, fd = self._loop, self._endpoint.fd  # type: ignore[union-attr]
+        loop.add_reader(fd, self._receive_burst)
+        try:
+            self._check_readable()  # input may have arrived before the reader was added
+            await self._receiver_failed.wait()
+            assert self._receiver_error is not None
+            raise self._receiver_error
+        finally:
+            loop.remove_reader(fd)
+
+    def _check_readable(self) -> None:
+        """ZeroMQ signals its FD edge-like: after any send, input may be announced only by
+        the socket's EVENTS, so look and schedule a burst when there is some."""
+        if not self._burst_scheduled and self._endpoint is not None and self._endpoint.has_input():
+            self._burst_scheduled = True
+            self._loop.call_soon(self._receive_burst)
+
+    def _receive_burst(self) -> None:
+        """Handle up to MAX_BATCH waiting messages, commit once, send the answers; if more wait,
+        come back after the tasks that are ready (fairness to tuner tasks)."""
+        self._burst_scheduled = False
+        try:
+            batch, dropped = self._endpoint.receive(MAX_BATCH)  # type: ignore[union-attr]
+            if dropped:
+                log.warning("dropped %d message(s) of more than one frame", dropped)
+            if batch:
                 self._handle_batch(batch)
                 self._flush()
-                await anyio.lowlevel.checkpoint()  # let tuner tasks run between bursts
+            self._check_readable()
+        except Exception as err:
+            self._receiver_error = err
+            self._receiver_failed.set()
 
     def _send(self, identity: bytes, message: dict) -> None:
         self._send_frame(identity, protocol.encode(message))
