@@ -97,7 +97,7 @@ def generate_search_space(target: str | Callable[[], Any]) -> dict[str, dict[str
 def search_space_from_trial(command: str, cwd: Path) -> dict[str, dict[str, Any]]:
     """Run a trial command until its ``apply_fixed_architecture`` call, and return the search
     space of the model it was given (the trial exits there, see ``SS_GEN_ENV``)."""
-    from ..training.local import _python_folder
+    from ..training.local import python_folder
     from .fixed import SS_GEN_ENV
 
     # a standalone run: no dispatcher, no parameters given from outside
@@ -106,7 +106,7 @@ def search_space_from_trial(command: str, cwd: Path) -> dict[str, dict[str, Any]
         out = Path(tmp) / "search_space.json"
         env[SS_GEN_ENV] = str(out)
         # `python` in the command is this interpreter, as when the experiment runs it
-        env["PATH"] = os.pathsep.join([str(_python_folder(Path(tmp))), env.get("PATH", "")])
+        env["PATH"] = os.pathsep.join([str(python_folder(Path(tmp))), env.get("PATH", "")])
         # the trial's own output is kept off stdout, where the JSON goes
         done = subprocess.run(
             command,

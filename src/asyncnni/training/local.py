@@ -76,7 +76,7 @@ class LocalTrainingService:
         self.gpus = gpus
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._kill_reasons: dict[str, tuple[str, str]] = {}
-        self._path = os.pathsep.join([str(_python_folder(bin_dir)), os.environ.get("PATH", "")])
+        self._path = os.pathsep.join([str(python_folder(bin_dir)), os.environ.get("PATH", "")])
 
     def kill(self, trial_job_id: str, reason: str, event: str = EARLY_STOPPED) -> None:
         """Stop a running trial job; it ends as ``event`` with ``reason``."""
@@ -148,7 +148,7 @@ class LocalTrainingService:
         return TrialExit(FAILED, exit_code, _failure_message(exit_code, log_path))
 
 
-def _python_folder(bin_dir: Path) -> Path:
+def python_folder(bin_dir: Path) -> Path:
     """The folder of ``sys.executable``, where ``python`` and ``python3`` are that interpreter;
     else ``bin_dir`` with small exec scripts of those names. (Symlinks would not do: Python
     finds its venv beside the path it was started by.)"""
