@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import pytest
 
 from asyncnni import tuners
@@ -173,3 +174,21 @@ async def test_grid_and_batch_end_with_no_more_trials() -> None:
     batch = tuners.create("Batch")
     await batch.update_search_space({"combine_params": {"_type": "choice", "_value": [{"x": 1}, {"x": 2}]}})
     assert await drive(batch, 100) == [{"x": 1}, {"x": 2}]
+
+
+async def test_overlapping_asks_are_all_served(case: Case) -> None:
+    """The asynchronous dispatcher runs each ask in its own task; they may overlap."""
+    tuner = make(case)
+    await tuner.update_search_space(FLAT_SPACE)
+    await drive(tuner, 12, lambda p: p["dropout"] - p["layers"])
+    results: dict[int, dict] = {}
+
+    async def ask(pid: int) -> None:
+        results[pid] = await tuner.generate_parameters(pid, **info(pid))
+
+    async with anyio.create_task_group() as tg:
+        for pid in range(100, 104):
+            tg.start_soon(ask, pid)
+    assert len(results) == 4
+    for params in results.values():
+        assert_in_space(FLAT_SPACE, params, case.params)

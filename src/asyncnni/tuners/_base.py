@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+import anyio
 import anyio.to_thread
 import numpy as np
 
@@ -121,6 +122,7 @@ class ModelBasedTuner(BuiltinTuner):
         self._options = options
         self._optimizer: Optimizer | None = None
         self._pending: dict[int, np.ndarray] = {}
+        self._ask_lock = anyio.Lock()
 
     def _on_search_space(self, space: SearchSpace) -> None:
         self._optimizer = self.optimizer_class(space, self.rng, **self._options)
@@ -133,13 +135,17 @@ class ModelBasedTuner(BuiltinTuner):
         return self._optimizer
 
     async def generate_parameters(self, parameter_id: int, **info: Any) -> dict:
-        optimizer, pending = self.optimizer, list(self._pending.values())
-        if self.ask_in_thread:
-            vector = await anyio.to_thread.run_sync(optimizer.ask, pending)
-        else:
-            vector = optimizer.ask(pending)
-        params = self.space.decode(vector)
-        self._pending[parameter_id] = self.space.encode(params)
+        optimizer = self.optimizer
+        # in the asynchronous dispatcher mode asks overlap: one at a time may think (a worker
+        # thread must not share the model), and each sees the suggestions handed out before
+        async with self._ask_lock:
+            pending = list(self._pending.values())
+            if self.ask_in_thread:
+                vector = await anyio.to_thread.run_sync(optimizer.ask, pending)
+            else:
+                vector = optimizer.ask(pending)
+            params = self.space.decode(vector)
+            self._pending[parameter_id] = self.space.encode(params)
         return params
 
     async def receive_trial_result(

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import NoMoreTrials, SearchSpaceError
 from ..search_space import ChoiceParam, NumericParam, SearchSpace, Subspace, q_round
-from ._base import ALL_HPO, BuiltinTuner, config_key
+from ._base import BuiltinTuner, config_key
 
 
 def grid_values(param: NumericParam) -> list[int | float]:
@@ -56,8 +56,6 @@ class GridSearchTuner(BuiltinTuner):
     any other numeric type is refused in ``update_search_space``, naming the parameter.
     Points already in ``import_data`` are skipped. Class arg: ``optimize_mode`` (unused).
     """
-
-    supported = ALL_HPO
 
     def __init__(self, optimize_mode: str = "maximize") -> None:
         super().__init__(optimize_mode)
