@@ -30,24 +30,48 @@ def draws(spec: dict, n: int = N, seed: int = 0) -> np.ndarray:
         ({"lr": {"_type": "uniform", "_value": [1, 0]}}, r"lr: uniform needs low < high"),
         ({"lr": {"_type": "loguniform", "_value": [0, 1]}}, r"lr: loguniform needs 0 < low"),
         ({"lr": {"_type": "quniform", "_value": [0, 1, 0]}}, r"lr: quniform needs q > 0"),
-        ({"lr": {"_type": "quniform", "_value": [0, 1]}}, r"lr: quniform needs _value \[low, high, q\]"),
+        (
+            {"lr": {"_type": "quniform", "_value": [0, 1]}},
+            r"lr: quniform needs _value \[low, high, q\]",
+        ),
         ({"lr": {"_type": "normal", "_value": [0, -1]}}, "lr: normal needs sigma > 0"),
         ({"lr": {"_type": "uniform", "_value": [0, float("inf")]}}, "finite numbers"),
         ({"lr": {"_type": "uniform", "_value": [True, 2]}}, "finite numbers"),
         ({"n": {"_type": "randint", "_value": [1.5, 3]}}, "n: randint bounds must be integers"),
         ({"n": {"_type": "randint", "_value": [3, 3]}}, r"n: randint needs lower < upper"),
         ({"n": {"_type": "choice", "_value": []}}, "n: choice needs a non-empty list"),
-        ({"n": {"_type": "chioce", "_value": [1]}}, "n: unknown _type 'chioce'; known types: choice"),
+        (
+            {"n": {"_type": "chioce", "_value": [1]}},
+            "n: unknown _type 'chioce'; known types: choice",
+        ),
         ({"n": {"_type": "choice", "_value": [1], "extra": 1}}, r"n: unknown keys \['extra'\]"),
-        ({"optimizer": {"_type": "choice", "_value": [
-            {"_name": "sgd", "lr": {"_type": "loguniform", "_value": [-1, 1]}}]}},
-         "optimizer/sgd/lr: loguniform needs 0 < low"),
-        ({"optimizer": {"_type": "choice", "_value": [{"lr": {"_type": "uniform", "_value": [0, 1]}}]}},
-         "optimizer/0: a nested option must have a _name"),
-        ({"o": {"_type": "choice", "_value": [{"_name": "a"}, {"_name": "a"}]}}, "o/1: _name 'a' must be a unique"),
+        (
+            {
+                "optimizer": {
+                    "_type": "choice",
+                    "_value": [{"_name": "sgd", "lr": {"_type": "loguniform", "_value": [-1, 1]}}],
+                }
+            },
+            "optimizer/sgd/lr: loguniform needs 0 < low",
+        ),
+        (
+            {
+                "optimizer": {
+                    "_type": "choice",
+                    "_value": [{"lr": {"_type": "uniform", "_value": [0, 1]}}],
+                }
+            },
+            "optimizer/0: a nested option must have a _name",
+        ),
+        (
+            {"o": {"_type": "choice", "_value": [{"_name": "a"}, {"_name": "a"}]}},
+            "o/1: _name 'a' must be a unique",
+        ),
         ({"c": {"_type": "layer_choice", "_value": []}}, "c: layer_choice needs a non-empty list"),
-        ({"c": {"_type": "input_choice", "_value": {"candidates": ["a"], "n_chosen": 2}}},
-         r"c: input_choice n_chosen must be an integer in \[0, 1\]"),
+        (
+            {"c": {"_type": "input_choice", "_value": {"candidates": ["a"], "n_chosen": 2}}},
+            r"c: input_choice n_chosen must be an integer in \[0, 1\]",
+        ),
         ({"c": {"_type": "input_choice", "_value": ["a"]}}, "c: input_choice needs"),
         ([1, 2], "search space: must be a map"),
     ],
@@ -58,18 +82,27 @@ def test_invalid_spaces_name_the_parameter(space: object, message: str) -> None:
 
 
 def test_nas_types_parse_and_are_listed() -> None:
-    space = SearchSpace({"op": {"_type": "layer_choice", "_value": ["conv", "pool"]},
-                         "skip": {"_type": "input_choice", "_value": {"candidates": ["a", "b"], "n_chosen": 1}},
-                         "lr": {"_type": "uniform", "_value": [0, 1]}})
+    space = SearchSpace(
+        {
+            "op": {"_type": "layer_choice", "_value": ["conv", "pool"]},
+            "skip": {"_type": "input_choice", "_value": {"candidates": ["a", "b"], "n_chosen": 1}},
+            "lr": {"_type": "uniform", "_value": [0, 1]},
+        }
+    )
     assert [(p.path, p.type) for p in space.params()] == [
-        ("op", "layer_choice"), ("skip", "input_choice"), ("lr", "uniform")]
+        ("op", "layer_choice"),
+        ("skip", "input_choice"),
+        ("lr", "uniform"),
+    ]
     assert space.n_dims == 1
     with pytest.raises(SearchSpaceError, match="op: tuner T does not support layer_choice"):
         space.require(frozenset({"uniform"}), "T")
 
 
 def test_encode_refuses_what_is_not_in_the_space() -> None:
-    space = SearchSpace({"c": {"_type": "choice", "_value": [1, 2]}, "x": {"_type": "loguniform", "_value": [1, 2]}})
+    space = SearchSpace(
+        {"c": {"_type": "choice", "_value": [1, 2]}, "x": {"_type": "loguniform", "_value": [1, 2]}}
+    )
     with pytest.raises(SearchSpaceError, match="c: 3 is not one of the options"):
         space.encode({"c": 3, "x": 1.5})
     with pytest.raises(SearchSpaceError, match="x: missing"):
@@ -82,7 +115,9 @@ def test_encode_refuses_what_is_not_in_the_space() -> None:
 # ------------------------------------------------------------------ sampling statistics
 def test_choice_is_uniform_and_keeps_value_types() -> None:
     values = draws({"_type": "choice", "_value": [1, 1.0, "a", None]}, n=N)
-    counts = [sum(1 for v in values if v == opt and type(v) is type(opt)) for opt in (1, 1.0, "a", None)]
+    counts = [
+        sum(1 for v in values if v == opt and type(v) is type(opt)) for opt in (1, 1.0, "a", None)
+    ]
     assert stats.chisquare(counts).pvalue > 1e-4
 
 
@@ -96,7 +131,11 @@ def test_randint_excludes_upper_and_is_uniform() -> None:
     ("spec", "transform", "reference"),
     [
         ({"_type": "uniform", "_value": [-1, 3]}, lambda x: x, stats.uniform(-1, 4)),
-        ({"_type": "loguniform", "_value": [1e-4, 1]}, np.log, stats.uniform(math.log(1e-4), -math.log(1e-4))),
+        (
+            {"_type": "loguniform", "_value": [1e-4, 1]},
+            np.log,
+            stats.uniform(math.log(1e-4), -math.log(1e-4)),
+        ),
         ({"_type": "normal", "_value": [2, 3]}, lambda x: x, stats.norm(2, 3)),
         ({"_type": "lognormal", "_value": [-1, 0.5]}, np.log, stats.norm(-1, 0.5)),
     ],
@@ -111,7 +150,12 @@ def test_continuous_types_follow_their_distribution(spec, transform, reference) 
         ({"_type": "quniform", "_value": [0.1, 1.0, 0.25]}, stats.uniform(0.1, 0.9), 0.1, 1.0),
         ({"_type": "qloguniform", "_value": [1, 100, 10]}, stats.loguniform(1, 100), 1, 100),
         ({"_type": "qnormal", "_value": [0, 2, 1.5]}, stats.norm(0, 2), -math.inf, math.inf),
-        ({"_type": "qlognormal", "_value": [1, 1, 2]}, stats.lognorm(1, scale=math.e), -math.inf, math.inf),
+        (
+            {"_type": "qlognormal", "_value": [1, 1, 2]},
+            stats.lognorm(1, scale=math.e),
+            -math.inf,
+            math.inf,
+        ),
     ],
 )
 def test_q_types_round_the_nni_way(spec, continuous, low, high) -> None:
@@ -143,17 +187,35 @@ def test_maps_without_name_or_specs_are_plain_options() -> None:
 
 
 def test_nested_choice_samples_its_own_parameters() -> None:
-    space = SearchSpace({"opt": {"_type": "choice", "_value": [
-        {"_name": "sgd", "lr": {"_type": "uniform", "_value": [0, 1]}}, {"_name": "adam"}, "plain"]}})
+    space = SearchSpace(
+        {
+            "opt": {
+                "_type": "choice",
+                "_value": [
+                    {"_name": "sgd", "lr": {"_type": "uniform", "_value": [0, 1]}},
+                    {"_name": "adam"},
+                    "plain",
+                ],
+            }
+        }
+    )
     rng = np.random.default_rng(0)
     seen = [space.sample(rng)["opt"] for _ in range(300)]
     assert {repr(sorted(s)) if isinstance(s, dict) else s for s in seen} == {
-        "['_name', 'lr']", "['_name']", "plain"}
+        "['_name', 'lr']",
+        "['_name']",
+        "plain",
+    }
     assert all(0 <= s["lr"] <= 1 for s in seen if isinstance(s, dict) and s["_name"] == "sgd")
 
 
 def test_seeded_sampling_is_reproducible() -> None:
-    space = SearchSpace({"x": {"_type": "normal", "_value": [0, 1]}, "c": {"_type": "choice", "_value": list("abc")}})
+    space = SearchSpace(
+        {
+            "x": {"_type": "normal", "_value": [0, 1]},
+            "c": {"_type": "choice", "_value": list("abc")},
+        }
+    )
     a = [space.sample(np.random.default_rng(5)) for _ in range(3)]
     assert a[0] == a[1] == a[2]
 
@@ -165,8 +227,21 @@ positive = st.floats(1e-3, 1e3)
 
 @st.composite
 def numeric_spec(draw) -> dict:
-    kind = draw(st.sampled_from(["uniform", "quniform", "loguniform", "qloguniform", "normal",
-                                 "qnormal", "lognormal", "qlognormal", "randint"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "uniform",
+                "quniform",
+                "loguniform",
+                "qloguniform",
+                "normal",
+                "qnormal",
+                "lognormal",
+                "qlognormal",
+                "randint",
+            ]
+        )
+    )
     q = draw(positive)
     if kind == "randint":
         lo = draw(st.integers(-50, 50))
@@ -181,15 +256,22 @@ def numeric_spec(draw) -> dict:
 
 @st.composite
 def spaces(draw) -> dict:
-    names = draw(st.lists(st.text("abcdef", min_size=1, max_size=3), min_size=1, max_size=4, unique=True))
+    names = draw(
+        st.lists(st.text("abcdef", min_size=1, max_size=3), min_size=1, max_size=4, unique=True)
+    )
     space: dict = {}
     for name in names:
         pick = draw(st.integers(0, 3))
         if pick == 0:
-            space[name] = {"_type": "choice", "_value": draw(st.lists(st.integers(), min_size=1, max_size=5))}
+            space[name] = {
+                "_type": "choice",
+                "_value": draw(st.lists(st.integers(), min_size=1, max_size=5)),
+            }
         elif pick == 1:
-            space[name] = {"_type": "choice", "_value": [
-                {"_name": "a", "p": draw(numeric_spec())}, {"_name": "b"}, 7]}
+            space[name] = {
+                "_type": "choice",
+                "_value": [{"_name": "a", "p": draw(numeric_spec())}, {"_name": "b"}, 7],
+            }
         else:
             space[name] = draw(numeric_spec())
     return space

@@ -88,8 +88,21 @@ def _is_number(value: Any) -> bool:
 class NumericParam:
     """A ``randint``, ``uniform``, ``normal``, ... parameter and its unit-interval encoding."""
 
-    __slots__ = ("name", "path", "type", "index", "args", "q", "log", "low", "high",
-                 "_a", "_width", "_mu", "_sigma")
+    __slots__ = (
+        "name",
+        "path",
+        "type",
+        "index",
+        "args",
+        "q",
+        "log",
+        "low",
+        "high",
+        "_a",
+        "_width",
+        "_mu",
+        "_sigma",
+    )
 
     def __init__(self, name: str, path: str, type_: str, args: Sequence[float], index: int) -> None:
         self.name, self.path, self.type, self.index = name, path, type_, index
@@ -248,9 +261,7 @@ class SearchSpace:
             self.groups_of_dim[g.dims] = g.id
 
     # ----------------------------------------------------------------- parsing
-    def _parse_level(
-        self, level: Any, prefix: str, parent: tuple[int, int] | None
-    ) -> Subspace:
+    def _parse_level(self, level: Any, prefix: str, parent: tuple[int, int] | None) -> Subspace:
         where = prefix.rstrip("/") or "search space"
         if not isinstance(level, Mapping):
             raise SearchSpaceError(f"{where}: must be a map of parameter names, got {level!r}")
@@ -263,7 +274,9 @@ class SearchSpace:
                 continue
             path = f"{prefix}{name}"
             if not isinstance(name, str) or not name:
-                raise SearchSpaceError(f"{where}: parameter names must be non-empty strings, got {name!r}")
+                raise SearchSpaceError(
+                    f"{where}: parameter names must be non-empty strings, got {name!r}"
+                )
             param = self._parse_param(name, path, spec, group)
             if param.index >= 0:
                 own_dims.append(param.index)
@@ -276,12 +289,16 @@ class SearchSpace:
             raise SearchSpaceError(f"{path}: must be a map with _type and _value, got {spec!r}")
         extra = sorted(set(spec) - {"_type", "_value"})
         if extra:
-            raise SearchSpaceError(f"{path}: unknown keys {extra}; a parameter has only _type and _value")
+            raise SearchSpaceError(
+                f"{path}: unknown keys {extra}; a parameter has only _type and _value"
+            )
         type_, value = spec["_type"], spec["_value"]
         if type_ == "choice":
             return self._parse_choice(name, path, value, group)
         if type_ in _NUMERIC_ARGS:
-            param = NumericParam(name, path, type_, _numeric_args(path, type_, value), len(self.dims))
+            param = NumericParam(
+                name, path, type_, _numeric_args(path, type_, value), len(self.dims)
+            )
             self.dims.append(param)
             return param
         if type_ in NAS_TYPES:
@@ -294,7 +311,9 @@ class SearchSpace:
 
     def _parse_choice(self, name: str, path: str, value: Any, group: Group) -> ChoiceParam:
         if not isinstance(value, list | tuple) or not value:
-            raise SearchSpaceError(f"{path}: choice needs a non-empty list of options, got {value!r}")
+            raise SearchSpaceError(
+                f"{path}: choice needs a non-empty list of options, got {value!r}"
+            )
         index = len(self.dims)
         self.dims.append(None)  # type: ignore[arg-type]  # placeholder: nested dims come after
         subspaces: list[Subspace | None] = []
@@ -303,7 +322,8 @@ class SearchSpace:
             # a map is a nested space when it has a _name or holds parameter specs; any other
             # map is a plain value (NNI's BatchTuner lists whole configurations this way)
             if not isinstance(option, Mapping) or not (
-                "_name" in option or any(isinstance(v, Mapping) and "_type" in v for v in option.values())
+                "_name" in option
+                or any(isinstance(v, Mapping) and "_type" in v for v in option.values())
             ):
                 subspaces.append(None)
                 continue
@@ -456,7 +476,9 @@ def _numeric_args(path: str, type_: str, value: Any) -> list[float]:
         if any(float(v) != int(v) for v in args):
             raise SearchSpaceError(f"{path}: randint bounds must be integers, got {value!r}")
         if args[0] >= args[1]:
-            raise SearchSpaceError(f"{path}: randint needs lower < upper (upper excluded), got {value!r}")
+            raise SearchSpaceError(
+                f"{path}: randint needs lower < upper (upper excluded), got {value!r}"
+            )
         return [int(v) for v in args]
     if "normal" in type_:
         if args[1] <= 0:
@@ -473,16 +495,22 @@ def _numeric_args(path: str, type_: str, value: Any) -> list[float]:
 def _check_nas(path: str, type_: str, value: Any) -> None:
     if type_ == "layer_choice":
         if not isinstance(value, list | tuple) or not value:
-            raise SearchSpaceError(f"{path}: layer_choice needs a non-empty list of candidates, got {value!r}")
+            raise SearchSpaceError(
+                f"{path}: layer_choice needs a non-empty list of candidates, got {value!r}"
+            )
         return
-    if not isinstance(value, Mapping) or not isinstance(value.get("candidates"), list | tuple) \
-            or not value["candidates"]:
+    if (
+        not isinstance(value, Mapping)
+        or not isinstance(value.get("candidates"), list | tuple)
+        or not value["candidates"]
+    ):
         raise SearchSpaceError(
             f"{path}: input_choice needs {{candidates: [...], n_chosen: k}}, got {value!r}"
         )
     n = value.get("n_chosen")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int)
-                          or not 0 <= n <= len(value["candidates"])):
+    if n is not None and (
+        isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= len(value["candidates"])
+    ):
         raise SearchSpaceError(
             f"{path}: input_choice n_chosen must be an integer in [0, {len(value['candidates'])}], got {n!r}"
         )

@@ -13,8 +13,11 @@ MIXED_SPACE: dict[str, Any] = {
     "optimizer": {
         "_type": "choice",
         "_value": [
-            {"_name": "sgd", "lr": {"_type": "loguniform", "_value": [1e-4, 1e-1]},
-             "momentum": {"_type": "uniform", "_value": [0, 1]}},
+            {
+                "_name": "sgd",
+                "lr": {"_type": "loguniform", "_value": [1e-4, 1e-1]},
+                "momentum": {"_type": "uniform", "_value": [0, 1]},
+            },
             {"_name": "adam", "beta": {"_type": "qloguniform", "_value": [1, 100, 5]}},
             {"_name": "none"},
         ],
@@ -29,15 +32,20 @@ MIXED_SPACE: dict[str, Any] = {
 }
 FLAT_SPACE = {k: v for k, v in MIXED_SPACE.items() if k != "optimizer"}
 
-BRANIN_SPACE = {"x1": {"_type": "uniform", "_value": [-5, 10]},
-                "x2": {"_type": "uniform", "_value": [0, 15]}}
+BRANIN_SPACE = {
+    "x1": {"_type": "uniform", "_value": [-5, 10]},
+    "x2": {"_type": "uniform", "_value": [0, 15]},
+}
 BRANIN_MIN = 0.397887357729739
 
 
 def branin(p: dict[str, float]) -> float:
     x1, x2 = p["x1"], p["x2"]
-    return ((x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2
-            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10)
+    return (
+        (x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2
+        + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1)
+        + 10
+    )
 
 
 def info(pid: int) -> dict[str, Any]:
@@ -46,7 +54,9 @@ def info(pid: int) -> dict[str, Any]:
 
 
 async def drive(
-    tuner: Tuner, n: int, objective: Callable[[dict], float] | None = None,
+    tuner: Tuner,
+    n: int,
+    objective: Callable[[dict], float] | None = None,
     fail: Callable[[int], bool] = lambda pid: False,
 ) -> list[dict]:
     """Run up to ``n`` serial trials; ``fail(pid)`` makes a trial end without a result."""

@@ -34,8 +34,12 @@ def _cases(tmp: str) -> list[Case]:
         Case("Anneal"),
         Case("Evolution", {"population_size": 6}),
         Case("GP", {"n_startup_trials": 4, "n_candidates": 200}, nested=False),
-        Case("PBT", {"population_size": 4, "save_dir_root": tmp}, nested=False,
-             params=("load_checkpoint_dir", "save_checkpoint_dir")),
+        Case(
+            "PBT",
+            {"population_size": 4, "save_dir_root": tmp},
+            nested=False,
+            params=("load_checkpoint_dir", "save_checkpoint_dir"),
+        ),
     ]
 
 
@@ -94,19 +98,27 @@ async def test_nested_choices_are_sampled_or_refused(case: Case) -> None:
             await tuner.update_search_space(MIXED_SPACE)
         return
     await tuner.update_search_space(MIXED_SPACE)
-    configs = await drive(tuner, 40, lambda p: {"sgd": 0.0, "adam": 1.0, "none": 2.0}[p["optimizer"]["_name"]])
+    configs = await drive(
+        tuner, 40, lambda p: {"sgd": 0.0, "adam": 1.0, "none": 2.0}[p["optimizer"]["_name"]]
+    )
     names = {c["optimizer"]["_name"] for c in configs}
     assert names == {"sgd", "adam", "none"}
     for c in configs:
         opt = c["optimizer"]
-        expected = {"sgd": {"_name", "lr", "momentum"}, "adam": {"_name", "beta"}, "none": {"_name"}}
+        expected = {
+            "sgd": {"_name", "lr", "momentum"},
+            "adam": {"_name", "beta"},
+            "none": {"_name"},
+        }
         assert set(opt) == expected[opt["_name"]]
 
 
 async def test_nas_types_are_refused_naming_the_parameter(case: Case) -> None:
     tuner = make(case)
     space = dict(FLAT_SPACE, cell={"_type": "layer_choice", "_value": ["conv3", "conv5"]})
-    with pytest.raises(SearchSpaceError, match=f"cell: tuner {type(tuner).__name__} does not support layer_choice"):
+    with pytest.raises(
+        SearchSpaceError, match=f"cell: tuner {type(tuner).__name__} does not support layer_choice"
+    ):
         await tuner.update_search_space(space)
 
 
@@ -158,21 +170,30 @@ def test_unknown_class_args_are_a_plugin_error(case: Case) -> None:
 
 
 def test_names_are_case_insensitive_with_nni_aliases() -> None:
-    for name, cls in [("tpe", "TPETuner"), ("batchtuner", "BatchTuner"), ("GPTUNER", "GPTuner"),
-                      ("pbttuner", "PBTTuner"), ("gridsearch", "GridSearchTuner"),
-                      ("ANNEAL", "AnnealTuner"), ("evolution", "EvolutionTuner")]:
+    for name, cls in [
+        ("tpe", "TPETuner"),
+        ("batchtuner", "BatchTuner"),
+        ("GPTUNER", "GPTuner"),
+        ("pbttuner", "PBTTuner"),
+        ("gridsearch", "GridSearchTuner"),
+        ("ANNEAL", "AnnealTuner"),
+        ("evolution", "EvolutionTuner"),
+    ]:
         assert tuners.registry.get(name).__name__ == cls
 
 
 async def test_grid_and_batch_end_with_no_more_trials() -> None:
     grid = tuners.create("GridSearch")
-    await grid.update_search_space({"a": {"_type": "choice", "_value": [1, 2]},
-                                    "b": {"_type": "randint", "_value": [0, 3]}})
+    await grid.update_search_space(
+        {"a": {"_type": "choice", "_value": [1, 2]}, "b": {"_type": "randint", "_value": [0, 3]}}
+    )
     assert len(await drive(grid, 100)) == 6
     with pytest.raises(NoMoreTrials):
         await grid.generate_parameters(100, **info(100))
     batch = tuners.create("Batch")
-    await batch.update_search_space({"combine_params": {"_type": "choice", "_value": [{"x": 1}, {"x": 2}]}})
+    await batch.update_search_space(
+        {"combine_params": {"_type": "choice", "_value": [{"x": 1}, {"x": 2}]}}
+    )
     assert await drive(batch, 100) == [{"x": 1}, {"x": 2}]
 
 

@@ -17,19 +17,27 @@ pytestmark = pytest.mark.slow
 X = {"x": {"_type": "uniform", "_value": [0, 1]}}
 
 
-@pytest.mark.parametrize(("name", "space", "args"), [
-    ("TPE", X, {"n_startup_trials": 3}),
-    ("Anneal", X, {}),
-    ("Evolution", X, {"population_size": 3}),
-    ("GP", X, {"n_startup_trials": 3, "n_candidates": 100}),
-    ("GridSearch", {"x": {"_type": "quniform", "_value": [0, 1, 0.25]}}, {}),
-    ("Batch", {"combine_params": {"_type": "choice", "_value": [{"x": 0.1}, {"x": 0.7}]}}, {}),
-])
+@pytest.mark.parametrize(
+    ("name", "space", "args"),
+    [
+        ("TPE", X, {"n_startup_trials": 3}),
+        ("Anneal", X, {}),
+        ("Evolution", X, {"population_size": 3}),
+        ("GP", X, {"n_startup_trials": 3, "n_candidates": 100}),
+        ("GridSearch", {"x": {"_type": "quniform", "_value": [0, 1, 0.25]}}, {}),
+        ("Batch", {"combine_params": {"_type": "choice", "_value": [{"x": 0.1}, {"x": 0.7}]}}, {}),
+    ],
+)
 def test_tuner_runs_an_experiment(tmp_path: Path, name: str, space: dict, args: dict) -> None:
     if name != "Batch":
         args = dict(args, optimize_mode="maximize", **({} if name == "GridSearch" else {"seed": 0}))
-    config = experiment_config(tmp_path, search_space=space, max_trial_number=6, trial_concurrency=2,
-                               tuner={"name": name, "class_args": args})
+    config = experiment_config(
+        tmp_path,
+        search_space=space,
+        max_trial_number=6,
+        trial_concurrency=2,
+        tuner={"name": name, "class_args": args},
+    )
     experiment = Experiment(config)
     result = experiment.run()
     rows = export_rows(experiment.folder.parent, experiment.id)
@@ -42,16 +50,28 @@ def test_tuner_runs_an_experiment(tmp_path: Path, name: str, space: dict, args: 
 
 def test_pbt_passes_checkpoints_between_steps(tmp_path: Path) -> None:
     config = experiment_config(
-        tmp_path, search_space={"lr": {"_type": "loguniform", "_value": [0.01, 1]}},
-        trial_command="python pbt_trial.py", trial_code_directory=str(Path(__file__).parent),
-        max_trial_number=12, trial_concurrency=3, async_dispatcher=True,
-        tuner={"name": "PBT", "class_args": {"population_size": 3, "seed": 0,
-                                             "save_dir_root": str(tmp_path / "ckpt")}},
+        tmp_path,
+        search_space={"lr": {"_type": "loguniform", "_value": [0.01, 1]}},
+        trial_command="python pbt_trial.py",
+        trial_code_directory=str(Path(__file__).parent),
+        max_trial_number=12,
+        trial_concurrency=3,
+        async_dispatcher=True,
+        tuner={
+            "name": "PBT",
+            "class_args": {
+                "population_size": 3,
+                "seed": 0,
+                "save_dir_root": str(tmp_path / "ckpt"),
+            },
+        },
     )
     experiment = Experiment(config)
     assert experiment.run().status == "DONE"
     rows = export_rows(experiment.folder.parent, experiment.id)
     assert len(rows) == 12 and all(r["status"] == "SUCCEEDED" for r in rows)
-    steps = [json.loads((tmp_path / "ckpt" / str(r["parameter_id"]) / "state.json").read_text())["steps"]
-             for r in rows]
+    steps = [
+        json.loads((tmp_path / "ckpt" / str(r["parameter_id"]) / "state.json").read_text())["steps"]
+        for r in rows
+    ]
     assert max(steps) >= 3  # later steps inherited the earlier ones' checkpoints

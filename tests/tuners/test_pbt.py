@@ -14,13 +14,21 @@ from .drive import info
 
 pytestmark = pytest.mark.anyio
 
-SPACE = {"lr": {"_type": "loguniform", "_value": [1e-3, 1.0]},
-         "bs": {"_type": "choice", "_value": [16, 32, 64, 128]}}
+SPACE = {
+    "lr": {"_type": "loguniform", "_value": [1e-3, 1.0]},
+    "bs": {"_type": "choice", "_value": [16, 32, 64, 128]},
+}
 
 
 async def make(tmp_path: Path, **args):
-    tuner = tuners.create("PBT", optimize_mode="maximize", seed=0, population_size=4,
-                          save_dir_root=str(tmp_path), **args)
+    tuner = tuners.create(
+        "PBT",
+        optimize_mode="maximize",
+        seed=0,
+        population_size=4,
+        save_dir_root=str(tmp_path),
+        **args,
+    )
     await tuner.update_search_space(SPACE)
     return tuner
 
@@ -44,7 +52,9 @@ async def test_weak_members_copy_strong_ones_and_the_rest_continue(tmp_path: Pat
     # steps are handed out in the order members finished: 0, 1, 2, 3
     worst, best = second[4], second[7]
     assert worst["load_checkpoint_dir"] == str(tmp_path / "3")  # exploit: the best one's weights
-    assert worst["lr"] == pytest.approx(first[3]["lr"] * 1.2) or worst["lr"] == pytest.approx(first[3]["lr"] * 0.8)
+    assert worst["lr"] == pytest.approx(first[3]["lr"] * 1.2) or worst["lr"] == pytest.approx(
+        first[3]["lr"] * 0.8
+    )
     assert best["load_checkpoint_dir"] == str(tmp_path / "3")  # continues its own
     assert {k: best[k] for k in SPACE} == {k: first[3][k] for k in SPACE}
     assert second[5]["load_checkpoint_dir"] == str(tmp_path / "1")
@@ -75,12 +85,18 @@ async def test_needs_a_checkpoint_folder(tmp_path: Path) -> None:
     with pytest.raises(PluginError, match="shared_storage or give save_dir_root"):
         await tuner.generate_parameters(0, **info(0))
     tuner.shared_dir = tmp_path  # the dispatcher's shared storage is the default root
-    assert (await tuner.generate_parameters(1, **info(1)))["save_checkpoint_dir"] == str(tmp_path / "pbt" / "1")
+    assert (await tuner.generate_parameters(1, **info(1)))["save_checkpoint_dir"] == str(
+        tmp_path / "pbt" / "1"
+    )
 
 
 async def test_import_data_seeds_the_first_members_best_first(tmp_path: Path) -> None:
     tuner = await make(tmp_path)
-    await tuner.import_data([{"parameter": {"lr": 0.01, "bs": 16}, "value": 0.5},
-                             {"parameter": {"lr": 0.1, "bs": 64}, "value": {"default": 0.9}}])
+    await tuner.import_data(
+        [
+            {"parameter": {"lr": 0.01, "bs": 16}, "value": 0.5},
+            {"parameter": {"lr": 0.1, "bs": 64}, "value": {"default": 0.9}},
+        ]
+    )
     firsts = [await tuner.generate_parameters(pid, **info(pid)) for pid in range(2)]
     assert [(p["lr"], p["bs"]) for p in firsts] == [(0.1, 64), (0.01, 16)]

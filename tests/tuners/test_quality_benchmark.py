@@ -12,14 +12,37 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "tuner_quality.py"
 
 def test_tiny_run_prints_one_json_line() -> None:
     out = subprocess.run(
-        [sys.executable, str(SCRIPT), "--seeds", "1", "--trials", "25", "--tuners", "Random,TPE",
-         "--timing-obs", "30", "--timing-asks", "2", "--rounds", "25"],
-        capture_output=True, text=True, timeout=300, check=True,
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--seeds",
+            "1",
+            "--trials",
+            "25",
+            "--tuners",
+            "Random,TPE",
+            "--timing-obs",
+            "30",
+            "--timing-asks",
+            "2",
+            "--rounds",
+            "25",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1
     report = json.loads(lines[0])
     tpe = report["results"]["TPE"]
-    assert set(tpe) >= {"branin", "hartmann6", "mixed", "ms_per_suggestion@30", "hartmann6_25_rounds_s"}
+    assert set(tpe) >= {
+        "branin",
+        "hartmann6",
+        "mixed",
+        "ms_per_suggestion@30",
+        "hartmann6_25_rounds_s",
+    }
     assert tpe["branin"]["regret@25"] >= 0
     assert "tuner" in out.stderr  # the readable table

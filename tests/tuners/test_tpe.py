@@ -33,8 +33,19 @@ def test_log_pdf_is_the_mixture_of_truncated_kernels() -> None:
     base = 1.0 / 8
     density = np.zeros(len(y))
     for i in range(8):
-        numeric = np.prod([truncnorm.pdf(y[:, d], -mus[i, d] / sig[i, d], (1 - mus[i, d]) / sig[i, d],
-                                         loc=mus[i, d], scale=sig[i, d]) for d in range(2)], axis=0)
+        numeric = np.prod(
+            [
+                truncnorm.pdf(
+                    y[:, d],
+                    -mus[i, d] / sig[i, d],
+                    (1 - mus[i, d]) / sig[i, d],
+                    loc=mus[i, d],
+                    scale=sig[i, d],
+                )
+                for d in range(2)
+            ],
+            axis=0,
+        )
         cat = (base + (y[:, 2] == obs[i, 2])) / (1 + 3 * base) if i < 7 else 1 / 3
         density += w[i] * numeric * cat
     assert pe.log_pdf(y) == pytest.approx(np.log(density), rel=1e-9)

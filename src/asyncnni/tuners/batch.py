@@ -39,7 +39,9 @@ class BatchTuner(Tuner):
             )
         for i, config in enumerate(spec["_value"]):
             if not isinstance(config, dict):
-                raise SearchSpaceError(f"combine_params/{i}: a configuration must be a map, got {config!r}")
+                raise SearchSpaceError(
+                    f"combine_params/{i}: a configuration must be a map, got {config!r}"
+                )
         self._configs = [dict(c) for c in spec["_value"]]
         self._next = 0
 
@@ -53,5 +55,7 @@ class BatchTuner(Tuner):
 
     async def import_data(self, data: list[dict]) -> None:
         self._done.update(
-            config_key(r["parameter"]) for r in data if isinstance(r, dict) and isinstance(r.get("parameter"), dict)
+            config_key(r["parameter"])
+            for r in data
+            if isinstance(r, dict) and isinstance(r.get("parameter"), dict)
         )

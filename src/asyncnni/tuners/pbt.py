@@ -54,8 +54,11 @@ class Step:
 
 
 def explore(
-    space: SearchSpace, config: dict[str, Any], rng: np.random.Generator,
-    factors: Sequence[float], resample_probability: float,
+    space: SearchSpace,
+    config: dict[str, Any],
+    rng: np.random.Generator,
+    factors: Sequence[float],
+    resample_probability: float,
 ) -> dict[str, Any]:
     """A perturbed copy of ``config``, every value kept inside its parameter's range."""
     fresh = space.sample(rng)
@@ -76,8 +79,14 @@ class Population:
     """The pure bookkeeping of PBT: which member runs next, from which checkpoint."""
 
     def __init__(
-        self, space: SearchSpace, rng: np.random.Generator, *, size: int,
-        factors: Sequence[float], fraction: float, resample_probability: float,
+        self,
+        space: SearchSpace,
+        rng: np.random.Generator,
+        *,
+        size: int,
+        factors: Sequence[float],
+        fraction: float,
+        resample_probability: float,
     ) -> None:
         self.space, self.rng, self.size = space, rng, size
         self.factors, self.fraction = tuple(factors), fraction
@@ -92,7 +101,11 @@ class Population:
         if self._ready:
             return self._continue(self._ready.popleft(), parameter_id)
         if len(self.members) < self.size:
-            config = self.initial_configs.popleft() if self.initial_configs else self.space.sample(self.rng)
+            config = (
+                self.initial_configs.popleft()
+                if self.initial_configs
+                else self.space.sample(self.rng)
+            )
             member = Member(len(self.members), config, parameter_id)
             self.members.append(member)
             self._by_pid[parameter_id] = member
@@ -103,8 +116,9 @@ class Population:
         load_from = member.checkpoint
         donor = self._donor(member)
         if donor is not None:
-            member.config = explore(self.space, donor.config, self.rng, self.factors,
-                                    self.resample_probability)
+            member.config = explore(
+                self.space, donor.config, self.rng, self.factors, self.resample_probability
+            )
             load_from = donor.checkpoint
         elif load_from is None:  # failed before it ever saved, and nobody to copy: start over
             member.config = self.space.sample(self.rng)
@@ -114,8 +128,10 @@ class Population:
 
     def _donor(self, member: Member) -> Member | None:
         """A member of the top fraction to copy, when ``member`` failed or is in the bottom one."""
-        scored = sorted((m for m in self.members if m.loss is not None and m.checkpoint is not None),
-                        key=lambda m: m.loss)  # type: ignore[arg-type,return-value]
+        scored = sorted(
+            (m for m in self.members if m.loss is not None and m.checkpoint is not None),
+            key=lambda m: m.loss,
+        )  # type: ignore[arg-type,return-value]
         cut = math.ceil(self.fraction * len(scored))
         if len(scored) < 2 or cut == 0:
             return None
@@ -152,20 +168,31 @@ class PBTTuner(BuiltinTuner):
     supported = HPO_TYPES
 
     def __init__(
-        self, optimize_mode: str = "maximize", seed: int | None = None,
-        population_size: int = 10, save_dir_root: str | None = None,
-        all_checkpoint_dir: str | None = None, factors: Sequence[float] = (1.2, 0.8),
-        fraction: float = 0.2, resample_probability: float = 0.25,
+        self,
+        optimize_mode: str = "maximize",
+        seed: int | None = None,
+        population_size: int = 10,
+        save_dir_root: str | None = None,
+        all_checkpoint_dir: str | None = None,
+        factors: Sequence[float] = (1.2, 0.8),
+        fraction: float = 0.2,
+        resample_probability: float = 0.25,
     ) -> None:
         super().__init__(optimize_mode, seed)
         if population_size < 1 or not 0 < fraction <= 0.5 or not 0 <= resample_probability <= 1:
-            raise ValueError("need population_size >= 1, 0 < fraction <= 0.5, 0 <= resample_probability <= 1")
+            raise ValueError(
+                "need population_size >= 1, 0 < fraction <= 0.5, 0 <= resample_probability <= 1"
+            )
         if not factors or any(f <= 0 for f in factors):
             raise ValueError(f"factors must be positive numbers, got {factors!r}")
         root = save_dir_root or all_checkpoint_dir
         self._root = Path(root) if root else None
-        self._options = {"size": population_size, "factors": factors, "fraction": fraction,
-                         "resample_probability": resample_probability}
+        self._options = {
+            "size": population_size,
+            "factors": factors,
+            "fraction": fraction,
+            "resample_probability": resample_probability,
+        }
         self._population: Population | None = None
 
     def _on_search_space(self, space: SearchSpace) -> None:
@@ -208,7 +235,9 @@ class PBTTuner(BuiltinTuner):
             self.population.finish(parameter_id, None)
 
     async def import_data(self, data: list[dict]) -> None:
-        ranked = sorted(((loss, params) for params, _, loss in self.imported(data)), key=lambda r: r[0])
+        ranked = sorted(
+            ((loss, params) for params, _, loss in self.imported(data)), key=lambda r: r[0]
+        )
         self.population.initial_configs.extend(
             {p.name: params[p.name] for p in self.space.root.params} for _, params in ranked
         )

@@ -43,8 +43,17 @@ class MaternGP:
             bounds = [_LOG_LENGTH] * x.shape[1] + [_LOG_SIGNAL, _LOG_NOISE]
             starts = [self.theta, np.array([math.log(0.5)] * x.shape[1] + [0.0, math.log(1e-3)])]
             best = min(
-                (minimize(self._nll, s, jac=True, method="L-BFGS-B", bounds=bounds,
-                          options={"maxiter": 60}) for s in starts),
+                (
+                    minimize(
+                        self._nll,
+                        s,
+                        jac=True,
+                        method="L-BFGS-B",
+                        bounds=bounds,
+                        options={"maxiter": 60},
+                    )
+                    for s in starts
+                ),
                 key=lambda r: r.fun,
             )
             self.theta = best.x

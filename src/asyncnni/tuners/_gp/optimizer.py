@@ -45,7 +45,11 @@ class GPOptimizer(History):
     """GP-EI over a space without nested choices (the tuner checks that)."""
 
     def __init__(
-        self, space: SearchSpace, rng: np.random.Generator, *, n_startup_trials: int = 10,
+        self,
+        space: SearchSpace,
+        rng: np.random.Generator,
+        *,
+        n_startup_trials: int = 10,
         n_candidates: int = 2000,
     ) -> None:
         super().__init__()
@@ -109,8 +113,9 @@ class GPOptimizer(History):
             return -float(expected_improvement(mean, sd, best)[0])
 
         x0 = start[self._numeric]
-        res = minimize(neg_ei, x0, method="L-BFGS-B", bounds=[(0.0, 1.0)] * x0.size,
-                       options={"maxiter": 30})
+        res = minimize(
+            neg_ei, x0, method="L-BFGS-B", bounds=[(0.0, 1.0)] * x0.size, options={"maxiter": 30}
+        )
         out = start.copy()
         if res.fun <= neg_ei(x0):
             out[self._numeric] = res.x

@@ -120,7 +120,9 @@ class TPEOptimizer:
 
         def estimator(rows: np.ndarray) -> ParzenEstimator:
             obs = x[rows]
-            return ParzenEstimator(obs, default_weights(len(obs)), cat, n_choices, self.prior_weight)
+            return ParzenEstimator(
+                obs, default_weights(len(obs)), cat, n_choices, self.prior_weight
+            )
 
         low, high = estimator(below), estimator(above)
         candidates = low.sample(self.rng, self.n_ei_candidates)

@@ -85,9 +85,13 @@ class ParzenEstimator:
         self._inv_var = 1.0 / (sigma * sigma)
         self._mu_inv_var = mu * self._inv_var
         # everything in the log density that does not depend on the point: (m + 1,)
-        self._const = (-0.5 * (mu * self._mu_inv_var).sum(axis=0) - np.log(sigma).sum(axis=0)
-                       - _log_mass_inside(mu, sigma).sum(axis=0) - dn * _HALF_LOG_2PI
-                       + self._log_w)
+        self._const = (
+            -0.5 * (mu * self._mu_inv_var).sum(axis=0)
+            - np.log(sigma).sum(axis=0)
+            - _log_mass_inside(mu, sigma).sum(axis=0)
+            - dn * _HALF_LOG_2PI
+            + self._log_w
+        )
 
         # categorical kernels (Optuna's): prior_weight / (m + 1) on every option, +1 on the
         # observed one, normalised; the prior row is uniform
