@@ -18,6 +18,7 @@ import msgpack
 import zmq
 
 from .. import protocol, transport
+from ..dispatcher import MAX_BATCH
 
 # the quickstart's space: the parameters every benchmark tuner hands out
 SEARCH_SPACE = {
@@ -76,15 +77,16 @@ class RawServer:
             sock.close(linger=0)
 
     def _loop(self, sock: zmq.Socket) -> None:
-        # drain what is queued, then answer it all: the batch shape the dispatcher uses too,
-        # so the baseline is the limit of the sockets and the codec, not of a slower loop
+        # take up to the dispatcher's batch of what is queued, then answer it all: the shape
+        # the dispatcher uses, so the baseline is the limit of the sockets and the codec, not
+        # of a slower loop (answering per message) or a burstier one (an unbounded drain)
         next_parameter_id = 0
         packb, unpackb = msgpack.packb, msgpack.unpackb
         while not self._stop.is_set():
             if not sock.poll(POLL_MS):
                 continue
             answers = []
-            while True:
+            for _ in range(MAX_BATCH):
                 try:
                     identity, frame = sock.recv_multipart(zmq.NOBLOCK)
                 except zmq.Again:
