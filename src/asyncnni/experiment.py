@@ -226,6 +226,7 @@ class Experiment:
         self._loop = asyncio.get_running_loop()
         tuner = build_plugin(config.tuner, tuners.registry, "tuner")
         assessor = self._assessor()
+        gpus = self._gpu_pool()
         shared_dir = config.shared_storage.local_mount_point if config.shared_storage else None
         if shared_dir is not None:
             shared_dir.mkdir(parents=True, exist_ok=True)
@@ -251,7 +252,7 @@ class Experiment:
             config.trial_code_directory,
             bin_dir=self.folder / "bin",
             max_trial_duration=config.max_trial_duration,
-            gpus=self._gpu_pool(),
+            gpus=gpus,
         )
         self._service = service
         optimize_mode = (config.tuner.class_args or {}).get("optimize_mode", "maximize")
