@@ -336,3 +336,18 @@ def test_decode_is_monotone_in_u(spec: dict, u: float) -> None:
     param = SearchSpace({"x": spec}).dims[0]
     lo, hi = param.from_unit(max(u - 0.1, 0.0)), param.from_unit(u)
     assert lo <= hi
+
+
+def test_space_filling_vectors_put_one_point_in_each_slice() -> None:
+    space = SearchSpace(
+        {
+            "a": {"_type": "uniform", "_value": [0, 1]},
+            "b": {"_type": "normal", "_value": [0, 1]},
+            "c": {"_type": "choice", "_value": [1, 2, 3, 4]},
+        }
+    )
+    v = space.space_filling_vectors(np.random.default_rng(0), 20)
+    for dim in (0, 1):
+        assert sorted(np.floor(v[:, dim] * 20).astype(int).tolist()) == list(range(20))
+    assert np.bincount(v[:, 2].astype(int)).tolist() == [5, 5, 5, 5]  # strata of 4 options
+    assert [space.decode(row)["c"] for row in v[:3]] == [[1, 2, 3, 4][int(x)] for x in v[:3, 2]]

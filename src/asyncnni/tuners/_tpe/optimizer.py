@@ -36,7 +36,7 @@ def default_weights(n: int) -> np.ndarray:
 class TPEOptimizer:
     """Tree-structured Parzen Estimator over ``space`` (every HPO type, nested choices too).
 
-    Until ``n_startup_trials`` results are in, suggestions come from a scrambled Sobol
+    Until ``n_startup_trials`` results are in, suggestions come from a Latin hypercube
     design (then random draws, if many are asked before results arrive). Losses: smaller is
     better.
     """
