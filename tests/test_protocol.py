@@ -159,3 +159,23 @@ def test_map_keys_must_be_strings():
 def test_request_id_is_recovered_from_an_invalid_message_when_present():
     assert protocol.request_id(msgpack.packb({"v": 1, "kind": "NEW_TRIAL", "req": 7})) == 7
     assert protocol.request_id(b"\xc1") is None
+
+
+field_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(),
+    st.text(max_size=3),
+    st.just({"default": 1.0}),
+)
+
+
+@given(messages, st.data())
+def test_the_fast_path_accepts_nothing_the_full_checks_refuse(message, data):
+    # mutate one field (or none) to anything, then compare the two paths
+    if data.draw(st.booleans()):
+        name = data.draw(st.sampled_from(sorted(message)))
+        message[name] = data.draw(field_values)
+    if protocol._fast_valid(message):
+        protocol.check_fields(message)  # must not raise

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,33 @@ class Flag:
             if self._event is None:
                 self._event = anyio.Event()
             await self._event.wait()
+
+
+class CommandQueue:
+    """Tuner commands in order: put from anywhere in the loop, taken in batches by one task.
+
+    A deque and a future rather than a memory object stream: when the runner is idle every
+    request wakes it, and a future is the cheapest thing to wake it with."""
+
+    def __init__(self) -> None:
+        self._commands: deque[Command] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, command: Command) -> None:
+        self._commands.append(command)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def take_all(self) -> list[Command]:
+        while not self._commands:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        commands = list(self._commands)
+        self._commands.clear()
+        return commands
 
 
 @dataclass(eq=False)
@@ -154,8 +182,8 @@ class Dispatcher:
         self._receiver_failed = anyio.Event()
         self._receiver_error: Exception | None = None
         self._tg: TaskGroup | None = None
-        self._tuner_commands: Any = None  # send side of the ordered tuner stream
-        self._feedback: Any = None  # send side of the ordered result/end stream (async mode)
+        self._tuner_commands = CommandQueue()  # the ordered tuner commands
+        self._feedback = self._tuner_commands  # results and ends (a queue of its own in async mode)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -169,19 +197,13 @@ class Dispatcher:
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
-                commands_send, commands_receive = anyio.create_memory_object_stream[Command](
-                    float("inf")
-                )
-                self._tuner_commands = commands_send
-                tg.start_soon(self._run_commands, commands_receive)
+                self._tuner_commands = CommandQueue()
+                tg.start_soon(self._run_commands, self._tuner_commands)
                 if self.async_mode:
-                    feedback_send, feedback_receive = anyio.create_memory_object_stream[Command](
-                        float("inf")
-                    )
-                    self._feedback = feedback_send
-                    tg.start_soon(self._run_commands, feedback_receive)
+                    self._feedback = CommandQueue()
+                    tg.start_soon(self._run_commands, self._feedback)
                 else:
-                    self._feedback = commands_send
+                    self._feedback = self._tuner_commands
                 tg.start_soon(self._receive_loop)
                 task_status.started(self.address)
         finally:
@@ -213,7 +235,7 @@ class Dispatcher:
         async def mark() -> None:
             drained.set()
 
-        self._feedback.send_nowait(mark)  # commands of a stream run in order: mark runs last
+        self._feedback.put(mark)  # commands of a stream run in order: mark runs last
         await drained.wait()
 
     def stop_new_parameters(self) -> None:
@@ -386,7 +408,7 @@ class Dispatcher:
         if self.async_mode:
             self._start(self._generate, identity, req, state)
         else:
-            self._tuner_commands.send_nowait(lambda: self._generate(identity, req, state))
+            self._tuner_commands.put(lambda: self._generate(identity, req, state))
 
     def _on_report(self, identity: bytes, message: dict) -> None:
         job_id = message["trial_job_id"]
@@ -399,7 +421,7 @@ class Dispatcher:
                 f"trial job {job_id!r} was not given parameter id {parameter_id}",
             )
         raw = message["value"]
-        value = protocol.metric_scalar(raw)
+        value = raw if type(raw) is float else protocol.metric_scalar(raw)  # validated by decode
         # a repeat (a retry after a lost ACK) is acknowledged again but stored and seen once
         if message["type"] == protocol.FINAL:
             if state.final_value is None:  # one final result per parameter set
@@ -407,7 +429,7 @@ class Dispatcher:
                 self._metric_rows.append(
                     metric_row(job_id, parameter_id, protocol.FINAL, 0, value, raw)
                 )
-                self._feedback.send_nowait(lambda: self._deliver_result(state))
+                self._feedback.put(lambda: self._deliver_result(state))
         elif message["sequence"] not in state.sequences:
             sequence = message["sequence"]
             state.sequences.add(sequence)
@@ -416,7 +438,7 @@ class Dispatcher:
                 metric_row(job_id, parameter_id, protocol.PERIODICAL, sequence, value, raw)
             )
             if self.assessor is not None:
-                self._feedback.send_nowait(lambda: self._assess(state))
+                self._feedback.put(lambda: self._assess(state))
         self._answer_after_commit(identity, protocol.ack(message["req"]))
 
     # --- tuner side -------------------------------------------------------------------
@@ -425,17 +447,11 @@ class Dispatcher:
         assert self._tg is not None
         self._tg.start_soon(fn, *args)
 
-    async def _run_commands(self, stream: Any) -> None:
-        async with stream:
-            async for command in stream:
+    async def _run_commands(self, queue: CommandQueue) -> None:
+        while True:
+            for command in await queue.take_all():
                 await command()
-                while True:  # run what queued up meanwhile, then commit once for all of it
-                    try:
-                        command = stream.receive_nowait()
-                    except anyio.WouldBlock:
-                        break
-                    await command()
-                self._flush()
+            self._flush()  # one commit for the whole batch
 
     async def _generate(self, identity: bytes, req: int, state: ParameterState) -> None:
         try:
@@ -459,7 +475,7 @@ class Dispatcher:
         )
         state.generated.set()
         if state.ended:  # its job died while the tuner thought: nobody to answer
-            self._feedback.send_nowait(
+            self._feedback.put(
                 lambda: self._end_parameter(state, "its trial job ended before it started")
             )
         else:
@@ -468,25 +484,35 @@ class Dispatcher:
             self._flush_soon()
 
     async def _ask_tuner(self, state: ParameterState) -> dict | None:
-        """The tuner's parameters for ``state``; None when it raised NoMoreTrials or when
-        cancel_generating cancelled the request."""
+        """The tuner's parameters for ``state``; None when it raised NoMoreTrials, when
+        cancel_generating cancelled the request (asynchronous mode), or when the experiment
+        stopped while the tuner thought (serial mode, where a call cannot wait on trials and
+        so needs no cancel scope of its own)."""
+        if not self.async_mode:
+            params = await self._call_generate(state)
+            return None if self._cancelled else params
         _asking_job.set(state.trial_job_id)
         with anyio.CancelScope() as scope:
             self._generating[state.parameter_id] = scope
             try:
                 if state.previous is not None and state.previous.final_value is not None:
-                    # asynchronous mode: the job's last result reaches the tuner before its
-                    # next request does, as in serial mode (a per-job order, nothing global)
+                    # the job's last result reaches the tuner before its next request does,
+                    # as in serial mode (a per-job order, nothing global)
                     await state.previous.done.wait()
-                return await self.tuner.generate_parameters(
-                    state.parameter_id, trial_job_id=state.trial_job_id, parameter_index=state.index
-                )
-            except NoMoreTrials:
-                self.stop_new_parameters()
+                return await self._call_generate(state)
             finally:
                 del self._generating[state.parameter_id]
                 self.waiting_on.pop(state.trial_job_id, None)
         return None
+
+    async def _call_generate(self, state: ParameterState) -> dict | None:
+        try:
+            return await self.tuner.generate_parameters(
+                state.parameter_id, trial_job_id=state.trial_job_id, parameter_index=state.index
+            )
+        except NoMoreTrials:
+            self.stop_new_parameters()
+            return None
 
     def _drop(self, state: ParameterState) -> None:
         """Forget a parameter id the tuner produced nothing for."""
@@ -569,7 +595,7 @@ class Dispatcher:
             )
         self.store.end_trial_job(trial_job_id, event, exit_code, message)
         self.store.commit()
-        self._feedback.send_nowait(lambda: self._end_job(job, event, exit_code, message))
+        self._feedback.put(lambda: self._end_job(job, event, exit_code, message))
 
     async def _end_job(
         self, job: JobState, event: str, exit_code: int | None, message: str | None

@@ -53,7 +53,6 @@ _NOBLOCK = int(zmq.NOBLOCK)
 _SNDMORE_NOBLOCK = int(zmq.SNDMORE | zmq.NOBLOCK)
 _POLLIN = int(zmq.POLLIN)
 _EVENTS = int(zmq.EVENTS)
-_RCVMORE = int(zmq.RCVMORE)
 
 
 class PeerGone(Exception):
@@ -82,14 +81,14 @@ class RouterEndpoint:
         dropped = 0
         try:
             while len(received) < limit:
-                identity = sock.recv(_NOBLOCK)
-                frame = sock.recv(_NOBLOCK) if sock.getsockopt(_RCVMORE) else b""
-                if sock.getsockopt(_RCVMORE):  # more frames than the protocol has: skip them
-                    while sock.getsockopt(_RCVMORE):
-                        sock.recv(_NOBLOCK)
+                identity = sock.recv(_NOBLOCK)  # a ROUTER always puts one before the payload
+                frame = sock.recv(_NOBLOCK, copy=False)  # a Frame knows `more` without a getsockopt
+                if frame.more:  # more frames than the protocol has: skip them
+                    while sock.recv(_NOBLOCK, copy=False).more:
+                        pass
                     dropped += 1
                     continue
-                received.append((identity, frame))
+                received.append((identity, frame.bytes))
         except zmq.Again:
             pass
         return received, dropped
