@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from . import protocol, transport
+from ._loop import CommandQueue, Flag, RequestTasks
 from .errors import NoMoreTrials, ProtocolError, UnknownParameterError
 from .store import Store, metric_row, parameter_row
 from .tuner import OptimizeMode, TrialOutcome, TunerDriver
@@ -36,60 +36,6 @@ log = logging.getLogger("asyncnni.dispatcher")
 PARAMETER_SOURCE = "algorithm"
 MAX_BATCH = 1024  # frames handled per commit; bounds the latency one burst adds
 _asking_job: contextvars.ContextVar[str | None] = contextvars.ContextVar("asking_job", default=None)
-
-Command = Callable[[], Awaitable[None]]
-
-
-class Flag:
-    """A one-shot event whose anyio.Event is made only when somebody waits: most parameter
-    sets are never waited on, and making an Event costs more than the rest of a request."""
-
-    __slots__ = ("_set", "_event")
-
-    def __init__(self) -> None:
-        self._set = False
-        self._event: anyio.Event | None = None
-
-    def is_set(self) -> bool:
-        return self._set
-
-    def set(self) -> None:
-        self._set = True
-        if self._event is not None:
-            self._event.set()
-
-    async def wait(self) -> None:
-        if not self._set:
-            if self._event is None:
-                self._event = anyio.Event()
-            await self._event.wait()
-
-
-class CommandQueue:
-    """Tuner commands in order: put from anywhere in the loop, taken in batches by one task.
-
-    A deque and a future rather than a memory object stream: when the runner is idle every
-    request wakes it, and a future is the cheapest thing to wake it with."""
-
-    def __init__(self) -> None:
-        self._commands: deque[Command] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-
-    def put(self, command: Command) -> None:
-        self._commands.append(command)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def take_all(self) -> list[Command]:
-        while not self._commands:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        commands = list(self._commands)
-        self._commands.clear()
-        return commands
 
 
 @dataclass(eq=False)
@@ -168,7 +114,7 @@ class Dispatcher:
         self.jobs: dict[str, JobState] = {}
         self.parameters: dict[int, ParameterState] = {}
         self.waiting_on: dict[str, int] = {}  # trial job -> parent parameter its request awaits
-        self._generating: dict[int, anyio.CancelScope] = {}  # requests the tuner works on
+        self._requests = RequestTasks(self._task_failed)  # asynchronous mode's NEW_TRIALs
         self._cancelled = False  # cancel_generating was called: the tuner is not asked again
         self.best = best
         self._outbox: list[tuple[bytes, bytes]] = []
@@ -179,8 +125,8 @@ class Dispatcher:
         self._metric_rows: list[tuple] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._burst_scheduled = False
-        self._receiver_failed = anyio.Event()
-        self._receiver_error: Exception | None = None
+        self._failed = anyio.Event()
+        self._failure: Exception | None = None
         self._tg: TaskGroup | None = None
         self._tuner_commands = CommandQueue()  # the ordered tuner commands
         self._feedback = self._tuner_commands  # results and ends (a queue of its own in async mode)
@@ -207,6 +153,8 @@ class Dispatcher:
                 tg.start_soon(self._receive_loop)
                 task_status.started(self.address)
         finally:
+            with anyio.CancelScope(shield=True):
+                await self._requests.close()
             endpoint.close()
             self.store.commit()
 
@@ -250,8 +198,7 @@ class Dispatcher:
         one. Unlike stop_new_parameters, requests already handed to the tuner end too."""
         self._cancelled = True
         self.stop_new_parameters()
-        for scope in self._generating.values():
-            scope.cancel()
+        self._requests.cancel_all()
 
     # --- socket -----------------------------------------------------------------------
 
@@ -262,9 +209,9 @@ class Dispatcher:
         loop.add_reader(fd, self._receive_burst)
         try:
             self._check_readable()  # input may have arrived before the reader was added
-            await self._receiver_failed.wait()
-            assert self._receiver_error is not None
-            raise self._receiver_error
+            await self._failed.wait()
+            assert self._failure is not None
+            raise self._failure
         finally:
             loop.remove_reader(fd)
 
@@ -288,8 +235,8 @@ class Dispatcher:
                 self._flush()
             self._check_readable()
         except Exception as err:
-            self._receiver_error = err
-            self._receiver_failed.set()
+            self._failure = err
+            self._failed.set()
 
     def _send(self, identity: bytes, message: dict) -> None:
         self._send_frame(identity, protocol.encode(message))
@@ -406,7 +353,7 @@ class Dispatcher:
         self.parameters[state.parameter_id] = state
         job.parameter_ids.append(state.parameter_id)
         if self.async_mode:
-            self._start(self._generate, identity, req, state)
+            self._requests.spawn(self._generate_request(identity, req, state))
         else:
             self._tuner_commands.put(lambda: self._generate(identity, req, state))
 
@@ -483,27 +430,34 @@ class Dispatcher:
         if self.async_mode:
             self._flush_soon()
 
+    async def _generate_request(self, identity: bytes, req: int, state: ParameterState) -> None:
+        """An asynchronous-mode NEW_TRIAL in its own task; cancel_generating ends it with
+        NO_MORE_TRIALS."""
+        try:
+            await self._generate(identity, req, state)
+        except asyncio.CancelledError:
+            if self._requests.closing:
+                raise
+            self._drop(state)  # cancelled while the tuner worked on it: nothing was answered
+            self._send(identity, protocol.no_more_trials(req))
+
     async def _ask_tuner(self, state: ParameterState) -> dict | None:
-        """The tuner's parameters for ``state``; None when it raised NoMoreTrials, when
-        cancel_generating cancelled the request (asynchronous mode), or when the experiment
-        stopped while the tuner thought (serial mode, where a call cannot wait on trials and
-        so needs no cancel scope of its own)."""
+        """The tuner's parameters for ``state``; None when it raised NoMoreTrials or when the
+        experiment stopped while the tuner thought (cancel_generating). In asynchronous mode
+        a request may wait (on a parent, on the job's previous result) and is cancelled by
+        cancel_generating; in serial mode a call cannot wait on trials, so it just runs."""
+        _asking_job.set(state.trial_job_id)
         if not self.async_mode:
             params = await self._call_generate(state)
             return None if self._cancelled else params
-        _asking_job.set(state.trial_job_id)
-        with anyio.CancelScope() as scope:
-            self._generating[state.parameter_id] = scope
-            try:
-                if state.previous is not None and state.previous.final_value is not None:
-                    # the job's last result reaches the tuner before its next request does,
-                    # as in serial mode (a per-job order, nothing global)
-                    await state.previous.done.wait()
-                return await self._call_generate(state)
-            finally:
-                del self._generating[state.parameter_id]
-                self.waiting_on.pop(state.trial_job_id, None)
-        return None
+        try:
+            if state.previous is not None and state.previous.final_value is not None:
+                # the job's last result reaches the tuner before its next request does,
+                # as in serial mode (a per-job order, nothing global)
+                await state.previous.done.wait()
+            return await self._call_generate(state)
+        finally:
+            self.waiting_on.pop(state.trial_job_id, None)
 
     async def _call_generate(self, state: ParameterState) -> dict | None:
         try:
@@ -636,6 +590,13 @@ class Dispatcher:
             self._tuner_failed(f"trial_end({state.parameter_id})", err)
         finally:
             state.resolve(TrialOutcome(state.parameter_id, False, reason=reason))
+
+    def _task_failed(self, err: BaseException) -> None:
+        """An unexpected error in a request task: the dispatcher ends with it, as it would
+        with an error in any of its tasks."""
+        if self._failure is None:
+            self._failure = err if isinstance(err, Exception) else RuntimeError(repr(err))
+            self._failed.set()
 
     def _tuner_failed(self, call: str, err: Exception) -> None:
         message = f"tuner {self.tuner.name}.{call} failed: {type(err).__name__}: {err}"
