@@ -9,30 +9,17 @@ Suggestions in flight enter the model as results equal to the worst so far (cons
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import ndtr
+from threadpoolctl import threadpool_limits
 
 from ...search_space import SearchSpace
 from .._base import History
 from .model import MaternGP
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
-
-
-def _one_blas_thread() -> AbstractContextManager[object]:
-    """Single-threaded BLAS while the GP thinks, when threadpoolctl is installed.
-
-    Its matrices are small: BLAS worker threads only spin, and on a busy 2-core machine they
-    made each suggestion several times slower.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return nullcontext()
-    return threadpool_limits(1)
 
 
 def expected_improvement(mean: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
@@ -69,7 +56,9 @@ class GPOptimizer(History):
         return np.concatenate(parts, axis=1)
 
     def ask(self, pending: Sequence[np.ndarray] = ()) -> np.ndarray:
-        with _one_blas_thread():
+        # one BLAS thread: the matrices are small, BLAS workers only spin, and on a busy
+        # 2-core machine they made each suggestion several times slower
+        with threadpool_limits(1):
             return self._ask(pending)
 
     def _ask(self, pending: Sequence[np.ndarray]) -> np.ndarray:
