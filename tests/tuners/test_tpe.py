@@ -10,6 +10,7 @@ from scipy.stats import truncnorm
 from asyncnni import tuners
 from asyncnni.search_space import SearchSpace
 from asyncnni.tuners._tpe import ParzenEstimator, TPEOptimizer
+from asyncnni.tuners._tpe.optimizer import below_min_bandwidth
 from asyncnni.tuners._tpe.parzen import neighbour_bandwidths
 
 from .drive import BRANIN_MIN, BRANIN_SPACE, branin, drive
@@ -75,6 +76,14 @@ def test_bandwidths_are_the_larger_neighbour_gap_clipped() -> None:
     assert neighbour_bandwidths(mu)[0] == pytest.approx([0.4, 0.4, 0.38, 0.38])
     assert neighbour_bandwidths(mu)[1] == pytest.approx([0.38, 0.38, 0.4, 0.4])
     assert neighbour_bandwidths(np.array([[0.5, 0.5, 0.5]]))[0] == pytest.approx([0.2] * 3)
+    assert neighbour_bandwidths(np.array([[0.5, 0.5, 0.5]]), 0.01)[0] == pytest.approx([0.01] * 3)
+
+
+def test_good_kernels_narrow_with_the_number_of_results() -> None:
+    """l has at most 25 kernels; its floor follows the results, down to 1/100."""
+    assert below_min_bandwidth(20) == pytest.approx(1 / 12)
+    assert below_min_bandwidth(100) == pytest.approx(1 / 52)
+    assert below_min_bandwidth(1000) == pytest.approx(1 / 100)
 
 
 def test_constant_liar_spreads_suggestions_in_flight() -> None:

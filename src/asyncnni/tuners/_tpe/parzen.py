@@ -3,7 +3,7 @@
 Numeric dimensions live in [0, 1] (see asyncnni.search_space). Each observation's kernel is
 a product, over dimensions, of Gaussians truncated to [0, 1], whose width in a dimension is
 the larger gap to its neighbouring observations (hyperopt's and Optuna's rule), clipped to
-``[1 / min(100, m + 2), 1]``; choices get a categorical kernel that puts most of its mass on
+``[min_bandwidth, 1]`` (by default ``1 / min(100, m + 2)``); choices get a categorical kernel that puts most of its mass on
 the observed option. One more component is the prior: uniform over options, and a wide
 Gaussian (mean 0.5, sd 1) over numeric dimensions. The kernels are multivariate (a product
 per observation), so the estimator keeps what goes together in good configurations.
@@ -19,10 +19,16 @@ from scipy.special import ndtr, ndtri
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
-def neighbour_bandwidths(mu: np.ndarray) -> np.ndarray:
+def default_min_bandwidth(m: int) -> float:
+    """The narrowest kernel among ``m`` observations: ``1 / min(100, m + 2)`` (Optuna's clip)."""
+    return 1.0 / min(100.0, m + 2.0)
+
+
+def neighbour_bandwidths(mu: np.ndarray, min_bandwidth: float | None = None) -> np.ndarray:
     """Per dimension (row) and observation (column), the larger distance to a neighbour.
 
     The bounds 0 and 1 count as neighbours, except that at either end the inner gap is used.
+    The result is clipped to ``[min_bandwidth, 1]`` (``default_min_bandwidth(m)`` if None).
     ``mu`` is d x m in [0, 1]; rows are contiguous, so each sort reads one block of memory.
     """
     d, m = mu.shape
@@ -36,7 +42,9 @@ def neighbour_bandwidths(mu: np.ndarray) -> np.ndarray:
         gaps[:, 0], gaps[:, -1] = ext[:, 2] - ext[:, 1], ext[:, -2] - ext[:, -3]
     out = np.empty_like(gaps)
     out[rows, order] = gaps
-    return np.clip(out, 1.0 / min(100.0, m + 2.0), 1.0)
+    if min_bandwidth is None:
+        min_bandwidth = default_min_bandwidth(m)
+    return np.clip(out, min_bandwidth, 1.0)
 
 
 def _log_mass_inside(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -56,7 +64,8 @@ class ParzenEstimator:
     """The mixture of kernels centred on ``obs`` (an m x d matrix) plus the prior.
 
     ``categorical`` marks the choice columns, ``n_choices`` their number of options;
-    ``weights`` (m,) weigh the observations, ``prior_weight`` the prior component.
+    ``weights`` (m,) weigh the observations, ``prior_weight`` the prior component;
+    ``min_bandwidth`` floors the numeric kernels' widths (see :func:`neighbour_bandwidths`).
     """
 
     def __init__(
@@ -66,6 +75,7 @@ class ParzenEstimator:
         categorical: np.ndarray,
         n_choices: np.ndarray,
         prior_weight: float = 1.0,
+        min_bandwidth: float | None = None,
     ) -> None:
         m, d = obs.shape
         self.m, self._d = m, d
@@ -80,7 +90,7 @@ class ParzenEstimator:
         mu = np.empty((dn, m + 1))
         mu[:, :m], mu[:, m] = obs[:, self._num].T, 0.5
         sigma = np.empty((dn, m + 1))
-        sigma[:, :m], sigma[:, m] = neighbour_bandwidths(mu[:, :m]), 1.0
+        sigma[:, :m], sigma[:, m] = neighbour_bandwidths(mu[:, :m], min_bandwidth), 1.0
         self._mu, self._sigma = mu, sigma
         self._inv_var = 1.0 / (sigma * sigma)
         self._mu_inv_var = mu * self._inv_var
