@@ -49,7 +49,7 @@ def test_resume_runs_more_trials_with_new_ids_and_warm_starts_the_tuner(tmp_path
 
 
 def test_resume_of_a_missing_experiment_raises_lookup_error(tmp_path):
-    with pytest.raises(LookupError, match="no experiment store"):
+    with pytest.raises(LookupError, match="no experiment .ghost."):
         Experiment.resume("ghost", tmp_path)
 
 

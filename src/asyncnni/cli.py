@@ -124,8 +124,13 @@ def list_experiments(
     from .catalog import experiments
     from .config import default_working_directory as working_directory
 
+    folder = working_dir or working_directory()
+    entries = experiments(folder)
+    if not entries:
+        console.print(f"no experiments in {folder}", highlight=False)
+        return
     table = Table("id", "name", "status", "started", "trials", "best")
-    for entry in experiments(working_dir or working_directory()):
+    for entry in entries:
         table.add_row(
             entry.id, entry.name or "", entry.status, entry.started, str(entry.trials), entry.best
         )

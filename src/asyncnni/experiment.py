@@ -152,7 +152,10 @@ class Experiment:
         replace config values, e.g. ``max_trial_number=50`` to run more trials.
         Raises LookupError when there is no such experiment."""
         folder = (working_directory or default_working_directory()) / experiment_id
-        store = open_readonly(folder)
+        try:
+            store = open_readonly(folder)
+        except LookupError:
+            raise LookupError(f"no experiment {experiment_id!r} in {folder.parent}") from None
         try:
             record = store.experiment()["config"]
         finally:
