@@ -67,7 +67,13 @@ def test_resume_after_the_experiment_process_was_killed(tmp_path):
         f"search_space: {{x: {{_type: uniform, _value: [0, 1]}}}}\ntrial_command: python echo_trial.py\n"
         f"trial_code_directory: {ASSETS}\ntrial_concurrency: 2\nmax_trial_number: 4\ntuner: {{name: Random}}\n"
     )
-    env = {**os.environ, "ASYNCNNI_HOME": str(home), "ECHO_MODE": "hang"}
+    go = tmp_path / "go"
+    env = {
+        **os.environ,
+        "ASYNCNNI_HOME": str(home),
+        "ECHO_MODE": "report_when_told",
+        "ECHO_GO_FILE": str(go),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "asyncnni", "run", str(exp), "--id", "crashed", "-q"],
         env=env,
@@ -80,13 +86,19 @@ def test_resume_after_the_experiment_process_was_killed(tmp_path):
     while len(list(pids.glob("*/pid"))) < 2:  # both trials started
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)  # the experiment and its trials die at once
+    os.killpg(
+        process.pid, signal.SIGKILL
+    )  # the experiment dies; its trials, in sessions of their own, do not
     process.wait(timeout=30)
+    go.touch()  # now they report, and nobody answers: they must notice and exit by themselves
     for pid_file in pids.glob("*/pid"):
         pid = int(pid_file.read_text())
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not process_is_gone(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert process_is_gone(pid), "an orphaned trial still waits on a dead experiment"
+    logs = [path.read_text() for path in pids.glob("*/trial.log")]
+    assert all("the experiment process" in log and "is gone" in log for log in logs)
 
     result = Experiment.resume("crashed", home).run()
     rows = export_rows(home, "crashed")

@@ -349,6 +349,7 @@ class Experiment:
             "ASYNCNNI_TRIAL_JOB_ID": trial_job_id,
             "ASYNCNNI_TRIAL_DIR": str(trial_dir),
             "ASYNCNNI_TRIAL_SEQUENCE_ID": str(sequence),
+            "ASYNCNNI_EXPERIMENT_PID": str(os.getpid()),  # trials stop waiting once it is gone
         }
         if self.config.shared_storage is not None:
             env["ASYNCNNI_SHARED_DIR"] = str(self.config.shared_storage.local_mount_point)

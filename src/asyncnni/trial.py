@@ -26,6 +26,7 @@ from .errors import AsyncNNIError
 STANDALONE = "STANDALONE"
 FINAL_ACK_TIMEOUT = 5.0  # seconds before a final report is sent again (stored once either way)
 FINAL_ACK_DEADLINE = 120.0  # give up (raise) when the dispatcher stays silent this long
+LIVENESS_INTERVAL = 1.0  # seconds between looks at the experiment process while waiting
 
 
 class TrialError(AsyncNNIError, RuntimeError):
@@ -67,15 +68,19 @@ def _plain(value: Any) -> Any:
 class TrialClient:
     """One trial job's connection to the dispatcher. Not thread-safe: one per process."""
 
-    def __init__(self, address: str, trial_job_id: str) -> None:
+    def __init__(self, address: str, trial_job_id: str, experiment_pid: int | None = None) -> None:
         import zmq
 
         from . import transport
 
-        self._zmq = zmq
+        self._again = zmq.Again
+        self._noblock = int(zmq.NOBLOCK)
         self.trial_job_id = trial_job_id
+        self._experiment_pid = experiment_pid
         self._ctx = zmq.Context(io_threads=1)
         self._sock = transport.connect_dealer(self._ctx, address, trial_job_id)
+        # a blocking receive wakes up this often to see whether the experiment still lives
+        self._sock.setsockopt(zmq.RCVTIMEO, int(LIVENESS_INTERVAL * 1000))
         self._next_req = 0
         self._unacked: dict[int, bytes] = {}  # intermediate reports not yet acknowledged
         self.parameter_id: int | None = None
@@ -93,22 +98,44 @@ class TrialClient:
         self._next_req += 1
         return self._next_req
 
-    def _receive(self, timeout_ms: int | None) -> dict | None:
-        """One answer, or None when ``timeout_ms`` passes first (None: wait forever)."""
-        if timeout_ms is not None and not self._sock.poll(timeout_ms):
-            return None
-        answer = protocol.decode(self._sock.recv(copy=True))
+    def _receive(self, timeout_s: float | None) -> dict | None:
+        """One answer, or None when ``timeout_s`` passes first (None: wait as long as the
+        experiment lives; 0: only what is here already)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            try:
+                frame = self._sock.recv(self._noblock if timeout_s == 0 else 0)
+                break
+            except self._again:
+                if timeout_s == 0:
+                    return None
+                self._check_experiment()
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
+        answer = protocol.decode(frame)
         if answer["kind"] == protocol.ERROR and answer.get("req") is None:
             raise TrialError(f"dispatcher: {answer['code']}: {answer['message']}")
         self._unacked.pop(answer.get("req"), None)
         return answer
 
+    def _check_experiment(self) -> None:
+        """Raise when the experiment process is gone (killed, crashed): nobody will answer,
+        and a trial must not wait forever in its own process group."""
+        if self._experiment_pid is None:
+            return
+        try:
+            os.kill(self._experiment_pid, 0)
+        except ProcessLookupError:
+            raise TrialError(
+                f"trial {self.trial_job_id}: the experiment process {self._experiment_pid} is gone"
+            ) from None
+        except PermissionError:  # alive, under another user
+            pass
+
     def _wait_for(self, req: int, timeout_s: float | None) -> dict | None:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
-            remaining = (
-                None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
-            )
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             answer = self._receive(remaining)
             if answer is None:
                 return None
@@ -152,8 +179,8 @@ class TrialClient:
         )
         self._unacked[req] = self._send(message)
         self._sequence += 1
-        while self._sock.poll(0):  # collect answers already here, without waiting
-            self._receive(0)
+        while self._receive(0) is not None:  # collect answers already here, without waiting
+            pass
 
     def report_final_result(self, metric: Any) -> None:
         parameter_id = self._current_parameter_id("report_final_result")
@@ -176,7 +203,7 @@ class TrialClient:
                     f"trial {self.trial_job_id}: dispatcher did not acknowledge {len(self._unacked)} "
                     f"report(s) within {deadline_s:.0f}s"
                 )
-            if self._receive(int(FINAL_ACK_TIMEOUT * 1000)) is None:
+            if self._receive(FINAL_ACK_TIMEOUT) is None:
                 for frame in list(self._unacked.values()):
                     self._sock.send(frame)
 
@@ -243,7 +270,12 @@ def _client() -> TrialClient | StandaloneTrial:
     if _trial is None:
         address = os.environ.get("ASYNCNNI_DISPATCHER")
         job = os.environ.get("ASYNCNNI_TRIAL_JOB_ID")
-        _trial = TrialClient(address, job) if address and job else StandaloneTrial()
+        pid = os.environ.get("ASYNCNNI_EXPERIMENT_PID")
+        _trial = (
+            TrialClient(address, job, int(pid) if pid else None)
+            if address and job
+            else StandaloneTrial()
+        )
         atexit.register(_trial.close)
     return _trial
 

@@ -14,6 +14,9 @@ if mode == "crash_every_third" and asyncnni.get_sequence_id() % 3 == 0:
     sys.exit(3)
 if mode == "hang":
     time.sleep(600)
+if mode == "report_when_told":  # the test decides when the final report is sent
+    while not os.path.exists(os.environ["ECHO_GO_FILE"]):
+        time.sleep(0.05)
 for step in range(3):
     asyncnni.report_intermediate_result(params["x"] * step)
 asyncnni.report_final_result(params["x"])
