@@ -28,8 +28,11 @@ CREATE TABLE IF NOT EXISTS parameters (
     parameters TEXT NOT NULL, source TEXT NOT NULL, time REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS metrics (
     trial_job_id TEXT NOT NULL, parameter_id INTEGER NOT NULL, type TEXT NOT NULL,
-    sequence INTEGER NOT NULL, value REAL NOT NULL, raw TEXT NOT NULL, time REAL NOT NULL,
-    PRIMARY KEY (trial_job_id, parameter_id, type, sequence));
+    sequence INTEGER NOT NULL, value REAL NOT NULL, raw TEXT NOT NULL, time REAL NOT NULL);
+-- One final result per parameter set, enforced here too; intermediate results carry no index
+-- (the dispatcher stores each (job, parameter, sequence) once; an index on them cost about a
+-- third of the dispatcher's time per report).
+CREATE UNIQUE INDEX IF NOT EXISTS final_result ON metrics (parameter_id) WHERE type = 'FINAL';
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, time REAL NOT NULL, trial_job_id TEXT, kind TEXT NOT NULL, detail TEXT);
 """
