@@ -252,7 +252,8 @@ class Dispatcher:
 
     def _flush(self) -> None:
         """Store what the last burst brought, commit, then send every answer that waited
-        for the commit."""
+        for the commit; every burst of work ends here, so here input that arrived during
+        its sends is noticed (see _check_readable)."""
         if self._parameter_rows:
             self.store.add_parameters(self._parameter_rows)
             self._parameter_rows = []
@@ -260,8 +261,6 @@ class Dispatcher:
             self.store.add_metrics(self._metric_rows)
             self._metric_rows = []
         self.store.commit()
-        if not self._outbox:
-            return
         outbox, self._outbox = self._outbox, []
         for identity, frame in outbox:
             self._send_frame(identity, frame)
@@ -480,13 +479,13 @@ class Dispatcher:
         )
 
     def _answer_parameters(self, identity: bytes, req: int, state: ParameterState) -> None:
+        """Sent at once, before the commit of the parameter set's row: PARAMETERS promises no
+        durability (ACK does), and any report on it is committed with or after that row."""
         assert state.parameters is not None
-        self._answer_after_commit(
-            identity,
-            protocol.parameters(
-                req, state.parameter_id, state.index, state.parameters, PARAMETER_SOURCE
-            ),
+        message = protocol.parameters(
+            req, state.parameter_id, state.index, state.parameters, PARAMETER_SOURCE
         )
+        self._send_frame(identity, protocol.encode(message))  # the flush after it checks input
 
     async def _answer_when_generated(
         self, identity: bytes, req: int, state: ParameterState
