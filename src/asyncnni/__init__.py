@@ -6,9 +6,9 @@ else (Experiment, tuners, the dispatcher, numpy) loads on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_attributes
 from ._version import __version__
 from .trial import (
     aget_next_parameter,
@@ -29,22 +29,18 @@ if TYPE_CHECKING:
     from .experiment import Experiment
     from .tuner import MultiPhaseTuner, TrialOutcome, Tuner
 
-_LAZY = {
-    "Experiment": "asyncnni.experiment",
-    "Tuner": "asyncnni.tuner",
-    "MultiPhaseTuner": "asyncnni.tuner",
-    "TrialOutcome": "asyncnni.tuner",
-    "NoMoreTrials": "asyncnni.errors",
-    "Assessor": "asyncnni.assessor",
-    "AssessResult": "asyncnni.assessor",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'asyncnni' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "Experiment": "experiment",
+        "Tuner": "tuner",
+        "MultiPhaseTuner": "tuner",
+        "TrialOutcome": "tuner",
+        "NoMoreTrials": "errors",
+        "Assessor": "assessor",
+        "AssessResult": "assessor",
+    },
+)
 
 
 __all__ = [

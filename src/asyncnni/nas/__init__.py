@@ -6,8 +6,9 @@ does) does not import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from .base_mutator import BaseMutator
@@ -21,34 +22,30 @@ if TYPE_CHECKING:
     from .ssgen import generate_search_space, search_space
     from .trainer import OneShotTrainer, Trainer
 
-_LAZY = {
-    "ArchitectureError": "errors",
-    "BaseMutator": "base_mutator",
-    "DartsMutator": "darts",
-    "DartsTrainer": "darts",
-    "EnasMutator": "enas",
-    "EnasTrainer": "enas",
-    "FixedArchitecture": "fixed",
-    "InputChoice": "mutables",
-    "LayerChoice": "mutables",
-    "Mutable": "mutables",
-    "Mutator": "mutator",
-    "NasError": "errors",
-    "OneShotTrainer": "trainer",
-    "RandomMutator": "random_mutator",
-    "Trainer": "trainer",
-    "apply_fixed_architecture": "fixed",
-    "decision_to_json": "mutator",
-    "generate_search_space": "ssgen",
-    "search_space": "ssgen",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'asyncnni.nas' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "ArchitectureError": "errors",
+        "BaseMutator": "base_mutator",
+        "DartsMutator": "darts",
+        "DartsTrainer": "darts",
+        "EnasMutator": "enas",
+        "EnasTrainer": "enas",
+        "FixedArchitecture": "fixed",
+        "InputChoice": "mutables",
+        "LayerChoice": "mutables",
+        "Mutable": "mutables",
+        "Mutator": "mutator",
+        "NasError": "errors",
+        "OneShotTrainer": "trainer",
+        "RandomMutator": "random_mutator",
+        "Trainer": "trainer",
+        "apply_fixed_architecture": "fixed",
+        "decision_to_json": "mutator",
+        "generate_search_space": "ssgen",
+        "search_space": "ssgen",
+    },
+)
 
 
 __all__ = [
