@@ -369,3 +369,31 @@ async def test_async_mode_keeps_a_jobs_result_before_its_next_request(tmp_path):
         ("result", 2),
         ("generate", 3),
     ]
+
+
+class NumpyTuner(Tuner):
+    """Returns numpy values, as NNI-style tuners often do; one id gets something unsendable."""
+
+    async def generate_parameters(self, parameter_id, **info):
+        import numpy as np
+
+        if parameter_id == 1:
+            return {"when": object()}
+        return {"x": np.float32(0.5), "n": np.int64(3), "v": np.arange(2)}
+
+
+async def test_numpy_parameters_are_sent_and_stored_as_plain_values(tmp_path):
+    fatal = []
+    async with running(tmp_path, NumpyTuner(), on_fatal=fatal.append) as (_, c):
+        answer = await c["a"].ask(protocol.new_trial(1, "a", 0))
+        refused = await c["b"].ask(protocol.new_trial(2, "b", 0))
+    assert answer["parameters"] == {"x": 0.5, "n": 3, "v": [0, 1]}
+    assert rows(tmp_path, "SELECT parameters FROM parameters") == [
+        ('{"x": 0.5, "n": 3, "v": [0, 1]}',)
+    ]
+    assert refused["code"] == protocol.E_TUNER
+    assert (
+        "NumpyTuner.generate_parameters(1) failed: TypeError: object cannot be sent or stored"
+        in refused["message"]
+    )
+    assert fatal, "the experiment ends with the tuner's error instead of crashing"

@@ -402,6 +402,10 @@ class Dispatcher:
     async def _generate(self, identity: bytes, req: int, state: ParameterState) -> None:
         try:
             params = None if self._cancelled else await self._ask_tuner(state)
+            if params is not None:  # a value that cannot be stored or sent is the tuner's error
+                row = parameter_row(
+                    state.parameter_id, state.trial_job_id, state.index, params, PARAMETER_SOURCE
+                )
         except Exception as err:
             self._drop(state)
             message = f"tuner {self.tuner.name}.generate_parameters({state.parameter_id}) failed: {type(err).__name__}: {err}"
@@ -414,11 +418,7 @@ class Dispatcher:
             self._send(identity, protocol.no_more_trials(req))
             return
         state.parameters = params
-        self._parameter_rows.append(
-            parameter_row(
-                state.parameter_id, state.trial_job_id, state.index, params, PARAMETER_SOURCE
-            )
-        )
+        self._parameter_rows.append(row)
         state.generated.set()
         if state.ended:  # its job died while the tuner thought: nobody to answer
             self._feedback.put(

@@ -156,7 +156,19 @@ _FIELD_CHECKS: dict[str, tuple[tuple[str, Any, str], ...]] = {
 }
 KINDS = frozenset(_FIELD_CHECKS)
 
-_packer = msgpack.Packer(use_bin_type=True)
+
+def plain(value: Any) -> Any:
+    """numpy (or torch) scalars and arrays as plain numbers and lists, for msgpack and JSON:
+    tuners written the NNI way often return them. Anything else is refused with TypeError."""
+    for convert in ("tolist", "item"):
+        if hasattr(value, convert):
+            return getattr(value, convert)()
+    raise TypeError(
+        f"{type(value).__name__} cannot be sent or stored (use numbers, strings, lists, maps)"
+    )
+
+
+_packer = msgpack.Packer(use_bin_type=True, default=plain)  # default: called only for other types
 
 
 def encode(message: dict) -> bytes:

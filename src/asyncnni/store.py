@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .protocol import plain
+
 DB_NAME = "experiment.db"
 
 _SCHEMA = """
@@ -48,18 +50,10 @@ def parameter_row(
         parameter_id,
         trial_job_id,
         index,
-        json.dumps(parameters, default=_plain_scalar),
+        json.dumps(parameters, default=plain),
         source,
         time.time(),
     )
-
-
-def _plain_scalar(value: Any) -> Any:
-    """numpy scalars and arrays in a tuner's parameters, stored as plain numbers and lists."""
-    for convert in ("tolist", "item"):
-        if hasattr(value, convert):
-            return getattr(value, convert)()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def metric_row(
