@@ -247,3 +247,30 @@ def test_stop_from_another_thread_ends_the_experiment(tmp_path, monkeypatch):
     rows = export_rows(experiment.folder.parent, experiment.id)
     assert result.status == "STOPPED" and result.message == "stopped from a thread"
     assert {row["status"] for row in rows} == {"USER_CANCELED"}
+
+
+@pytest.mark.parametrize(
+    "class_name, words",
+    [
+        (
+            "InitFails",
+            "tuner InitFails: constructing it failed: RuntimeError: no GPU for the tuner",
+        ),
+        ("SpaceFails", "tuner SpaceFails.update_search_space failed: KeyError: 'lr'"),
+    ],
+)
+def test_a_tuner_that_fails_to_set_up_is_a_clear_error_before_anything_exists(
+    tmp_path, class_name, words
+):
+    from asyncnni.errors import PluginError
+
+    tuner = {
+        "code_directory": str(ASSETS),
+        "class_file_name": "failing_tuner.py",
+        "class_name": class_name,
+    }
+    experiment = Experiment(experiment_config(tmp_path, tuner=tuner))
+    with pytest.raises(PluginError) as err:
+        experiment.run()
+    assert words in str(err.value)
+    assert not experiment.folder.exists()

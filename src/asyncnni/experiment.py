@@ -11,7 +11,7 @@ import secrets
 import signal
 import string
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from .config import (
     load_config,
 )
 from .dispatcher import Dispatcher
-from .errors import ConfigError
+from .errors import AsyncNNIError, ConfigError, PluginError
 from .plugins import Registry, construct, load_class
 from .store import DB_NAME, Store, open_readonly
 from .training.base import USER_CANCELED, TrialExit, TrialJob
@@ -83,6 +83,19 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+async def _setting_up(driver: TunerDriver, call: str, step: Awaitable[None]) -> None:
+    """A tuner's set-up call; its failure becomes an error naming the tuner and the call
+    (a SearchSpaceError or another asyncnni error already names what is wrong)."""
+    try:
+        await step
+    except AsyncNNIError:
+        raise
+    except Exception as err:
+        raise PluginError(
+            f"tuner {driver.name}.{call} failed: {type(err).__name__}: {err}"
+        ) from err
 
 
 def build_plugin(spec: PluginConfig, registry: Registry, what: str) -> Any:
@@ -239,7 +252,10 @@ class Experiment:
                 f"experiment {self.id} exists in {self.folder}; `asyncnni resume {self.id}` goes on with it"
             )
         # a search space the tuner refuses is a config error: say so before anything exists
-        await TunerDriver(tuner, shared_dir=shared_dir).update_search_space(config.search_space)
+        driver = TunerDriver(tuner, shared_dir=shared_dir)
+        await _setting_up(
+            driver, "update_search_space", driver.update_search_space(config.search_space)
+        )
         self.folder.mkdir(parents=True, exist_ok=True)
         handler = self._log_to_file()
         store = Store(self.folder)
@@ -249,7 +265,7 @@ class Experiment:
                 self.id, config.experiment_name, config_to_record(config), config.search_space
             )
         else:
-            await TunerDriver(tuner).import_data(previous.results)
+            await _setting_up(driver, "import_data", driver.import_data(previous.results))
         service = LocalTrainingService(
             config.trial_command,
             config.trial_code_directory,

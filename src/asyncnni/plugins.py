@@ -45,6 +45,8 @@ def construct(cls: type, class_args: dict[str, Any], what: str) -> Any:
         raise PluginError(f"{what}: bad class_args {class_args!r}: {err}") from err
     except ValueError as err:
         raise PluginError(f"{what}: {err}") from err
+    except Exception as err:  # the user's constructor failed: say whose, without a traceback
+        raise PluginError(f"{what}: constructing it failed: {type(err).__name__}: {err}") from err
 
 
 def load_class(
