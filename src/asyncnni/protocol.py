@@ -61,6 +61,14 @@ class Parameters(TypedDict):
     parameter_source: str
 
 
+class Reply(TypedDict):
+    """NO_MORE_TRIALS and ACK: the kind and the request they answer."""
+
+    v: int
+    kind: Literal["NO_MORE_TRIALS", "ACK"]
+    req: int
+
+
 class ReportMetric(TypedDict):
     v: int
     kind: Literal["REPORT_METRIC"]
@@ -154,7 +162,6 @@ _FIELD_CHECKS: dict[str, tuple[tuple[str, Any, str], ...]] = {
     KILL_TRIAL: (("trial_job_id", _is_str, "a string"), ("reason", _is_str, "a string")),
     ERROR: (("code", _is_str, "a string"), ("message", _is_str, "a string")),
 }
-KINDS = frozenset(_FIELD_CHECKS)
 
 
 def plain(value: Any) -> Any:
@@ -262,7 +269,7 @@ def metric_scalar(value: Any) -> float:
 # Constructors for the messages each side sends: one place spells every field.
 
 
-def new_trial(req: int, trial_job_id: str, parameter_index: int) -> dict:
+def new_trial(req: int, trial_job_id: str, parameter_index: int) -> NewTrial:
     return {
         "v": VERSION,
         "kind": NEW_TRIAL,
@@ -274,7 +281,7 @@ def new_trial(req: int, trial_job_id: str, parameter_index: int) -> dict:
 
 def parameters(
     req: int, parameter_id: int, parameter_index: int, params: dict, source: str
-) -> dict:
+) -> Parameters:
     return {
         "v": VERSION,
         "kind": PARAMETERS,
@@ -286,13 +293,13 @@ def parameters(
     }
 
 
-def no_more_trials(req: int) -> dict:
+def no_more_trials(req: int) -> Reply:
     return {"v": VERSION, "kind": NO_MORE_TRIALS, "req": req}
 
 
 def report_metric(
     req: int, trial_job_id: str, parameter_id: int, type_: str, sequence: int, value: Any
-) -> dict:
+) -> ReportMetric:
     return {
         "v": VERSION,
         "kind": REPORT_METRIC,
@@ -305,11 +312,11 @@ def report_metric(
     }
 
 
-def ack(req: int) -> dict:
+def ack(req: int) -> Reply:
     return {"v": VERSION, "kind": ACK, "req": req}
 
 
-def trial_end(trial_job_id: str, event: str, exit_code: int | None) -> dict:
+def trial_end(trial_job_id: str, event: str, exit_code: int | None) -> TrialEnd:
     return {
         "v": VERSION,
         "kind": TRIAL_END,
@@ -319,11 +326,11 @@ def trial_end(trial_job_id: str, event: str, exit_code: int | None) -> dict:
     }
 
 
-def kill_trial(trial_job_id: str, reason: str) -> dict:
+def kill_trial(trial_job_id: str, reason: str) -> KillTrial:
     return {"v": VERSION, "kind": KILL_TRIAL, "trial_job_id": trial_job_id, "reason": reason}
 
 
-def error(code: str, message: str, req: int | None = None) -> dict:
+def error(code: str, message: str, req: int | None = None) -> Error:
     return {"v": VERSION, "kind": ERROR, "req": req, "code": code, "message": message}
 
 
