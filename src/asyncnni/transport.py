@@ -1,8 +1,20 @@
-"""Every ZeroMQ socket asyncnni opens is made here, with its options set in one place."""
+"""Every ZeroMQ socket asyncnni opens is made here, with its options set in one place.
+
+Security: a tcp ROUTER is a CURVE server whose ZAP handler admits only the client public
+keys found in one folder (see :mod:`asyncnni.auth`); a client without one of them never
+completes its handshake, so it can neither send nor receive anything. ipc sockets are
+protected by the experiment folder's permissions.
+
+Liveness: every connection carries ZMTP heartbeats, so a peer that vanished without closing
+(a node that died, a cable pulled) is disconnected within seconds; both sides watch their
+sockets' connection events (:class:`ConnectionWatch`, :meth:`RouterEndpoint.lost_peers`).
+"""
 
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import zmq
@@ -10,6 +22,30 @@ import zmq
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a hostile or broken peer must not make us allocate more
 HIGH_WATER_MARK = 100_000
 IPC_PATH_LIMIT = 100  # sun_path holds 107 bytes on Linux; keep a margin
+# ZMTP heartbeats (milliseconds). A trial pings every second and drops a silent connection
+# after 4 s; its TTL tells the dispatcher to drop the trial after 6 s of silence. The
+# dispatcher pings less often: with a thousand idle trials that is 500 small frames a second.
+CLIENT_HEARTBEAT = (1000, 4000, 6000)  # interval, timeout, ttl
+SERVER_HEARTBEAT = (2000, 6000, 0)
+
+
+@dataclass(frozen=True)
+class CurveServer:
+    """What a CURVE ROUTER needs: its key pair (Z85) and the folder of the client public
+    keys it admits (``*.key`` files, zmq.auth's certificate format)."""
+
+    public_key: bytes
+    secret_key: bytes
+    clients_folder: Path
+
+
+@dataclass(frozen=True)
+class CurveClient:
+    """What a CURVE DEALER needs: the server's public key and its own key pair (Z85)."""
+
+    server_key: bytes
+    public_key: bytes
+    secret_key: bytes
 
 
 def _common(sock: zmq.Socket) -> None:
@@ -19,22 +55,55 @@ def _common(sock: zmq.Socket) -> None:
     sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
 
 
-def bind_router(ctx: zmq.Context, address: str) -> tuple[zmq.Socket, str]:
-    """A ROUTER bound at ``address``; returns it and the address clients should connect to
-    (a ``tcp://host:*`` address gets its chosen port filled in)."""
+def _heartbeat(sock: zmq.Socket, settings: tuple[int, int, int]) -> None:
+    interval, timeout, ttl = settings
+    sock.setsockopt(zmq.HEARTBEAT_IVL, interval)
+    sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, timeout)
+    if ttl:
+        sock.setsockopt(zmq.HEARTBEAT_TTL, ttl)
+
+
+def bind_router(
+    ctx: zmq.Context, address: str, curve: CurveServer | None = None
+) -> tuple[zmq.Socket, str]:
+    """A ROUTER bound at ``address``; returns it and the address it is bound to (a
+    ``tcp://host:0`` or ``tcp://host:*`` address gets its chosen port filled in). With
+    ``curve`` it is a CURVE server; the caller runs the ZAP handler (see RouterEndpoint)."""
     sock = ctx.socket(zmq.ROUTER)
     _common(sock)
+    _heartbeat(sock, SERVER_HEARTBEAT)
     # learn at once that a peer is gone instead of dropping its answer silently
     sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-    sock.bind(address)
+    # a trial that reconnects (after a network blip) takes its identity over from the stale
+    # connection instead of being refused until the heartbeat drops the old one
+    sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+    if curve is not None:
+        sock.setsockopt(zmq.CURVE_SERVER, 1)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, curve.secret_key)
+    sock.bind(_any_port(address))
     return sock, sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
 
-def connect_dealer(ctx: zmq.Context, address: str, identity: str) -> zmq.Socket:
-    """A DEALER whose routing identity is ``identity`` (a trial job id), connected to ``address``."""
+def _any_port(address: str) -> str:
+    """``tcp://host:0`` as ZeroMQ spells it (``tcp://host:*``)."""
+    return (
+        address[:-2] + ":*" if address.startswith("tcp://") and address.endswith(":0") else address
+    )
+
+
+def connect_dealer(
+    ctx: zmq.Context, address: str, identity: str, curve: CurveClient | None = None
+) -> zmq.Socket:
+    """A DEALER whose routing identity is ``identity`` (a trial job id), connected to
+    ``address``; a CURVE client when ``curve`` is given."""
     sock = ctx.socket(zmq.DEALER)
     _common(sock)
+    _heartbeat(sock, CLIENT_HEARTBEAT)
     sock.setsockopt(zmq.IDENTITY, identity.encode())
+    if curve is not None:
+        sock.setsockopt(zmq.CURVE_SERVERKEY, curve.server_key)
+        sock.setsockopt(zmq.CURVE_PUBLICKEY, curve.public_key)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, curve.secret_key)
     sock.connect(address)
     return sock
 
@@ -46,6 +115,58 @@ def ipc_address(folder: Path) -> str:
     if len(str(path)) > IPC_PATH_LIMIT:
         path = Path("/tmp") / f"asyncnni-{os.getpid()}-{abs(hash(str(folder))) % 10**8}.sock"
     return f"ipc://{path}"
+
+
+_CONNECTED = int(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+_DISCONNECTED = int(zmq.EVENT_DISCONNECTED)
+_REFUSED = int(
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
+
+
+def _events(monitor: zmq.Socket) -> list[tuple[int, int]]:
+    """The (event, value) pairs waiting on a monitor socket, without blocking."""
+    events = []
+    while True:
+        try:
+            head = monitor.recv(zmq.NOBLOCK)
+            monitor.recv(zmq.NOBLOCK)  # the endpoint
+        except zmq.Again:
+            return events
+        events.append((int.from_bytes(head[:2], "little"), int.from_bytes(head[2:6], "little")))
+
+
+class ConnectionWatch:
+    """Whether a connecting socket has a live connection, from its monitor events.
+
+    ``lost_for()`` is how long the socket has been without a completed handshake (since it
+    was made, or since its connection dropped), 0.0 while connected; ``refused`` says why
+    the peer refused the handshake (a wrong key), if it did."""
+
+    def __init__(self, sock: zmq.Socket) -> None:
+        self._monitor = sock.get_monitor_socket(_CONNECTED | _DISCONNECTED | _REFUSED)
+        self._lost_since: float | None = time.monotonic()
+        self.refused: str | None = None
+
+    def lost_for(self) -> float:
+        for event, _ in _events(self._monitor):
+            if event == _CONNECTED:
+                self._lost_since, self.refused = None, None
+            elif self._lost_since is None:
+                self._lost_since = time.monotonic()
+            if event == int(zmq.EVENT_HANDSHAKE_FAILED_AUTH):
+                self.refused = "the dispatcher refused this trial's key"
+            elif event & _REFUSED:
+                self.refused = (
+                    "the security handshake with the dispatcher failed "
+                    "(ASYNCNNI_AUTH missing, or not the experiment's keys)"
+                )
+        return 0.0 if self._lost_since is None else time.monotonic() - self._lost_since
+
+    def close(self) -> None:
+        self._monitor.close(linger=0)
 
 
 # plain ints: flag arithmetic on pyzmq's enums costs more than the send itself on the hot path
@@ -63,12 +184,31 @@ class RouterEndpoint:
     """A bound ROUTER socket used without blocking from one thread (the event loop's).
 
     ZeroMQ signals its file descriptor edge-like: after any send or receive, pending input
-    may be announced only by :meth:`has_input`, so callers check it after every call."""
+    may be announced only by :meth:`has_input`, so callers check it after every call.
+    ``monitor_fd`` becomes readable when a connection dropped: :meth:`lost_peers` says whose.
+    """
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, curve: CurveServer | None = None) -> None:
         self._ctx = zmq.Context(io_threads=1)
-        self._sock, self.address = bind_router(self._ctx, address)
+        self._auth = _start_authenticator(self._ctx, curve) if curve is not None else None
+        self._sock, self.address = bind_router(self._ctx, address, curve)
         self.fd: int = self._sock.getsockopt(zmq.FD)
+        self._monitor = self._sock.get_monitor_socket(_DISCONNECTED)
+        self.monitor_fd: int = self._monitor.getsockopt(zmq.FD)
+        # identity -> the file descriptor of the connection its messages came from: a
+        # disconnect event names only the descriptor
+        self._peer_fds: dict[bytes, int] = {}
+
+    def lost_peers(self) -> list[bytes]:
+        """Identities whose connection dropped since the last call (each one that had sent
+        something over it). Call it whenever ``monitor_fd`` is readable."""
+        closed = {fd for _, fd in _events(self._monitor)}
+        if not closed:
+            return []
+        lost = [identity for identity, fd in self._peer_fds.items() if fd in closed]
+        for identity in lost:
+            del self._peer_fds[identity]
+        return lost
 
     def has_input(self) -> bool:
         return bool(self._sock.getsockopt(_EVENTS) & _POLLIN)
@@ -88,6 +228,10 @@ class RouterEndpoint:
                         pass
                     dropped += 1
                     continue
+                if identity not in self._peer_fds:
+                    # SRCFD is deprecated in libzmq but kept; it is the one way to tie a
+                    # routing identity to the connection whose end the monitor reports
+                    self._peer_fds[identity] = frame.get(zmq.SRCFD)
                 received.append((identity, frame.bytes))
         except zmq.Again:
             pass
@@ -104,7 +248,21 @@ class RouterEndpoint:
             raise
 
     def close(self) -> None:
+        self._monitor.close(linger=0)
         self._sock.close(linger=0)
+        if self._auth is not None:
+            self._auth.stop()
         self._ctx.term()
         if self.address.startswith("ipc://"):  # ZeroMQ leaves the socket file behind
             Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)
+
+
+def _start_authenticator(ctx: zmq.Context, curve: CurveServer):
+    """The ZAP handler of ``ctx``: a thread that admits the CURVE clients whose public keys
+    are in ``curve.clients_folder``."""
+    from zmq.auth.thread import ThreadAuthenticator
+
+    auth = ThreadAuthenticator(ctx)
+    auth.start()
+    auth.configure_curve(domain="*", location=str(curve.clients_folder))
+    return auth

@@ -26,7 +26,10 @@ from .errors import AsyncNNIError
 STANDALONE = "STANDALONE"
 FINAL_ACK_TIMEOUT = 5.0  # seconds before a final report is sent again (stored once either way)
 FINAL_ACK_DEADLINE = 120.0  # give up (raise) when the dispatcher stays silent this long
-LIVENESS_INTERVAL = 1.0  # seconds between looks at the experiment process while waiting
+LIVENESS_INTERVAL = 1.0  # seconds between looks at the connection while waiting
+# a trial gives up on its experiment after this long without a connection to the dispatcher
+# (ZMTP heartbeats drop a connection to a vanished machine within 4 s; see transport)
+LIVENESS_TIMEOUT = 5.0
 
 
 class TrialError(AsyncNNIError, RuntimeError):
@@ -68,7 +71,7 @@ def _plain(value: Any) -> Any:
 class TrialClient:
     """One trial job's connection to the dispatcher. Not thread-safe: one per process."""
 
-    def __init__(self, address: str, trial_job_id: str, experiment_pid: int | None = None) -> None:
+    def __init__(self, address: str, trial_job_id: str, curve: Any = None) -> None:
         import zmq
 
         from . import transport
@@ -76,10 +79,12 @@ class TrialClient:
         self._again = zmq.Again
         self._noblock = int(zmq.NOBLOCK)
         self.trial_job_id = trial_job_id
-        self._experiment_pid = experiment_pid
+        self.address = address
         self._ctx = zmq.Context(io_threads=1)
-        self._sock = transport.connect_dealer(self._ctx, address, trial_job_id)
-        # a blocking receive wakes up this often to see whether the experiment still lives
+        self._sock = transport.connect_dealer(self._ctx, address, trial_job_id, curve)
+        self._watch = transport.ConnectionWatch(self._sock)
+        self._next_look = time.monotonic() + LIVENESS_INTERVAL
+        # a blocking receive wakes up this often to look at the connection
         self._sock.setsockopt(zmq.RCVTIMEO, int(LIVENESS_INTERVAL * 1000))
         self._next_req = 0
         self._unacked: dict[int, bytes] = {}  # intermediate reports not yet acknowledged
@@ -119,18 +124,18 @@ class TrialClient:
         return answer
 
     def _check_experiment(self) -> None:
-        """Raise when the experiment process is gone (killed, crashed): nobody will answer,
-        and a trial must not wait forever in its own process group."""
-        if self._experiment_pid is None:
-            return
-        try:
-            os.kill(self._experiment_pid, 0)
-        except ProcessLookupError:
+        """Raise when the dispatcher refused this trial or has been unreachable for
+        LIVENESS_TIMEOUT (the experiment was killed, its machine died): nobody will answer,
+        and a trial must not wait, or train, for nothing."""
+        self._next_look = time.monotonic() + LIVENESS_INTERVAL
+        lost_for = self._watch.lost_for()
+        if self._watch.refused is not None:
+            raise TrialError(f"trial {self.trial_job_id}: {self._watch.refused} at {self.address}")
+        if lost_for >= LIVENESS_TIMEOUT:
             raise TrialError(
-                f"trial {self.trial_job_id}: the experiment process {self._experiment_pid} is gone"
-            ) from None
-        except PermissionError:  # alive, under another user
-            pass
+                f"trial {self.trial_job_id}: lost the experiment: no connection to its "
+                f"dispatcher at {self.address} for {lost_for:.0f}s"
+            )
 
     def _wait_for(self, req: int, timeout_s: float | None) -> dict | None:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -181,6 +186,8 @@ class TrialClient:
         self._sequence += 1
         while self._receive(0) is not None:  # collect answers already here, without waiting
             pass
+        if time.monotonic() >= self._next_look:  # a trial that only reports learns it too
+            self._check_experiment()
 
     def report_final_result(self, metric: Any) -> None:
         parameter_id = self._current_parameter_id("report_final_result")
@@ -217,6 +224,7 @@ class TrialClient:
         except TrialError as err:
             print(f"[asyncnni] {err}", file=sys.stderr)
         finally:
+            self._watch.close()
             self._sock.close(linger=0)
             self._ctx.term()
 
@@ -270,12 +278,12 @@ def _client() -> TrialClient | StandaloneTrial:
     if _trial is None:
         address = os.environ.get("ASYNCNNI_DISPATCHER")
         job = os.environ.get("ASYNCNNI_TRIAL_JOB_ID")
-        pid = os.environ.get("ASYNCNNI_EXPERIMENT_PID")
-        _trial = (
-            TrialClient(address, job, int(pid) if pid else None)
-            if address and job
-            else StandaloneTrial()
-        )
+        if address and job:
+            from .auth import client_from_env
+
+            _trial = TrialClient(address, job, client_from_env(os.environ.get("ASYNCNNI_AUTH")))
+        else:
+            _trial = StandaloneTrial()
         atexit.register(_trial.close)
     return _trial
 
