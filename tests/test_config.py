@@ -223,11 +223,14 @@ def test_absolute_and_home_paths_are_kept(tmp_path, monkeypatch):
     assert config.experiment_working_directory == (tmp_path / "w").resolve()
 
 
-def test_advisor_replaces_the_tuner(tmp_path):
-    text = BASE.replace("tuner:\n  name: Random\n", "advisor:\n  class_name: pkg.mod.Advisor\n")
+def test_advisor_is_the_tuner(tmp_path):
+    text = BASE.replace(
+        "tuner:\n  name: Random\n",
+        "advisor:\n  name: BOHB\n  classArgs: {max_budget: 9}\n",
+    )
     config = load_config(write(tmp_path, text))
-    assert config.tuner is None
-    assert config.advisor == PluginConfig(class_name="pkg.mod.Advisor")
+    assert config.advisor == PluginConfig(name="BOHB", class_args={"max_budget": 9})
+    assert config.tuner == config.advisor
 
 
 def test_null_optional_keys_mean_absent(tmp_path):

@@ -100,7 +100,8 @@ class ExperimentConfig:
     """A validated experiment. Paths are absolute; durations are seconds.
 
     ``search_space`` holds plain Python values (dict, list, str, int, float, bool), exactly
-    as written. ``tuner`` is None only when ``advisor`` is set.
+    as written. An ``advisor`` (NNI 1.x/2.x: Hyperband, BOHB) is a tuner that also decides
+    how long trials train, as in NNI 3.0: given one, ``tuner`` is that same plug-in.
     """
 
     search_space: dict
@@ -469,7 +470,8 @@ def _experiment(root: _Node) -> ExperimentConfig:
     if "trial_command" not in found:
         raise _missing(root, "trial_command")
     tuner = _optional(found, "tuner", lambda n: _plugin(n, "tuner"))
-    advisor = _optional(found, "advisor", lambda n: _plugin(n, "advisor"))
+    # an advisor is a tuner (as in NNI 3.0), so its built-ins are the tuners
+    advisor = _optional(found, "advisor", lambda n: _plugin(n, "advisor", builtins="tuner"))
     assessor = _optional(found, "assessor", lambda n: _plugin(n, "assessor"))
     if advisor is not None:
         for other, given in (("tuner", tuner), ("assessor", assessor)):
@@ -477,6 +479,7 @@ def _experiment(root: _Node) -> ExperimentConfig:
                 raise found[other].fail(
                     "an advisor replaces the tuner and the assessor; give one or the other"
                 )
+        tuner = advisor
     elif tuner is None:
         raise _missing(root, "tuner", "required key missing (or give an advisor)")
     kwargs: dict[str, Any] = {
@@ -604,7 +607,7 @@ def _builtin_names(kind: str) -> list[str] | None:
     return names() if names is not None else None
 
 
-def _plugin(node: _Node, kind: str) -> PluginConfig:
+def _plugin(node: _Node, kind: str, builtins: str | None = None) -> PluginConfig:
     found = _entries(
         node, ("name", "class_name", "code_directory", "class_file_name", "class_args")
     )
@@ -615,7 +618,7 @@ def _plugin(node: _Node, kind: str) -> PluginConfig:
     if name is not None and class_name is not None:
         raise found["class_name"].fail(f"give name (a built-in {kind}) or class_name, not both")
     if name is not None:
-        _check_builtin(found["name"], kind, name)
+        _check_builtin(found["name"], kind, name, builtins or kind)
     code_directory = _optional(found, "code_directory", lambda n: _path(n, must_be_dir=True))
     class_file_name = _optional(found, "class_file_name", _str)
     if class_file_name is not None:
@@ -633,8 +636,8 @@ def _plugin(node: _Node, kind: str) -> PluginConfig:
     return PluginConfig(name, class_name, code_directory, class_file_name, class_args)
 
 
-def _check_builtin(node: _Node, kind: str, name: str) -> None:
-    known = _builtin_names(kind)
+def _check_builtin(node: _Node, kind: str, name: str, builtins: str) -> None:
+    known = _builtin_names(builtins)
     if known is None:
         raise node.fail(f"there are no built-in {kind}s; give class_name for your own {kind}")
     if name.lower() in known:

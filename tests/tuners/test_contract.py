@@ -40,15 +40,42 @@ def _cases(tmp: str) -> list[Case]:
             nested=False,
             params=("load_checkpoint_dir", "save_checkpoint_dir"),
         ),
+        Case("Hyperband", {"R": 9}, params=("TRIAL_BUDGET",)),
+        Case(
+            "BOHB",
+            {"max_budget": 9, "min_points_in_model": 3},
+            nested=False,
+            params=("TRIAL_BUDGET",),
+        ),
+        Case("ASHA", {"max_budget": 9}, params=("TRIAL_BUDGET",)),
+        Case(
+            "ASHA",
+            {"max_budget": 9, "resume": True, "save_dir_root": tmp},
+            params=("TRIAL_BUDGET", "checkpoint_dir", "resume_from"),
+        ),
     ]
 
 
-CASE_NAMES = ["Random", "TPE", "Anneal", "Evolution", "GP", "PBT"]
+CASE_NAMES = [
+    "Random",
+    "TPE",
+    "Anneal",
+    "Evolution",
+    "GP",
+    "PBT",
+    "Hyperband",
+    "BOHB",
+    "ASHA",
+    "ASHA-resume",
+]
 
 
 @pytest.fixture(params=CASE_NAMES)
 def case(request: pytest.FixtureRequest, tmp_path) -> Case:
-    return next(c for c in _cases(str(tmp_path)) if c.name == request.param)
+    cases = {
+        (c.name + "-resume" if c.args.get("resume") else c.name): c for c in _cases(str(tmp_path))
+    }
+    return cases[request.param]
 
 
 def make(case: Case, seed: int | None = 0) -> Tuner:

@@ -33,6 +33,8 @@ class BuiltinTuner(Tuner):
     """
 
     supported: frozenset[str] = ALL_HPO
+    #: keys the tuner adds to its parameter sets: a top-level parameter of that name is refused
+    reserved: tuple[str, ...] = ()
 
     def __init__(self, optimize_mode: str = "maximize", seed: int | None = None) -> None:
         self.optimize_mode = OptimizeMode.parse(optimize_mode)
@@ -49,6 +51,12 @@ class BuiltinTuner(Tuner):
     async def update_search_space(self, search_space: dict) -> None:
         space = SearchSpace(search_space)
         space.require(self.supported, type(self).__name__)
+        for p in space.root.params:
+            if p.name in self.reserved:
+                raise SearchSpaceError(
+                    f"{p.path}: tuner {type(self).__name__} adds this key to its parameter sets; "
+                    "rename the parameter"
+                )
         self._space = space
         self._on_search_space(space)
 

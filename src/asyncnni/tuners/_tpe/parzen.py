@@ -47,7 +47,7 @@ def neighbour_bandwidths(mu: np.ndarray, min_bandwidth: float | None = None) -> 
     return np.clip(out, min_bandwidth, 1.0)
 
 
-def _log_mass_inside(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+def log_mass_inside(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """log P(0 <= N(mu, sigma) <= 1), elementwise.
 
     Only kernels within 8 sd of a bound lose measurable mass (< 1e-15 otherwise), and with
@@ -98,7 +98,7 @@ class ParzenEstimator:
         self._const = (
             -0.5 * (mu * self._mu_inv_var).sum(axis=0)
             - np.log(sigma).sum(axis=0)
-            - _log_mass_inside(mu, sigma).sum(axis=0)
+            - log_mass_inside(mu, sigma).sum(axis=0)
             - dn * _HALF_LOG_2PI
             + self._log_w
         )
