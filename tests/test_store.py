@@ -1,26 +1,44 @@
-"""The SQLite store on its own: what it keeps, what it refuses twice, what resume reads back."""
+"""The SQLite store on its own: what it keeps, what it refuses twice, what resume reads back,
+and the read-only reader beside a running writer."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from asyncnni.store import Store, metric_row, open_readonly, parameter_row
+import pytest
+
+from asyncnni.store import (
+    SCHEMA_VERSION,
+    Event,
+    ExperimentRecord,
+    JobEnd,
+    JobStart,
+    Metric,
+    ParameterSet,
+    SchemaError,
+    Store,
+    find_experiments,
+    open_reader,
+    open_store,
+)
 
 
 def store_with_two_jobs(tmp_path) -> Store:
-    store = Store(tmp_path)
+    store = open_store(tmp_path)
     store.create_experiment(
-        "e1",
-        "demo",
-        {"trial_command": "python t.py"},
-        {"x": {"_type": "uniform", "_value": [0, 1]}},
+        ExperimentRecord(
+            "e1",
+            "demo",
+            {"trial_command": "python t.py"},
+            {"x": {"_type": "uniform", "_value": [0, 1]}},
+        )
     )
-    store.add_trial_job("a", 0, str(tmp_path / "a"))
-    store.add_trial_job("b", 1, str(tmp_path / "b"))
-    store.add_parameters(
+    store.add_job_start(JobStart("a", 0, str(tmp_path / "a")))
+    store.add_job_start(JobStart("b", 1, str(tmp_path / "b")))
+    store.add_parameter_sets(
         [
-            parameter_row(0, "a", 0, {"x": 0.5}, "algorithm"),
-            parameter_row(1, "a", 1, {"x": 0.25}, "algorithm"),
+            ParameterSet(0, "a", 0, {"x": 0.5}, "algorithm"),
+            ParameterSet(1, "a", 1, {"x": 0.25}, "algorithm"),
         ]
     )
     store.commit()
@@ -30,10 +48,7 @@ def store_with_two_jobs(tmp_path) -> Store:
 def test_a_second_final_result_for_a_parameter_is_ignored_by_the_database(tmp_path):
     store = store_with_two_jobs(tmp_path)
     store.add_metrics(
-        [
-            metric_row("a", 0, "FINAL", 0, 0.9, 0.9),
-            metric_row("a", 0, "FINAL", 3, 0.1, {"default": 0.1}),
-        ]
+        [Metric("a", 0, "FINAL", 0, 0.9, 0.9), Metric("a", 0, "FINAL", 3, 0.1, {"default": 0.1})]
     )
     store.commit()
     with sqlite3.connect(tmp_path / "experiment.db") as db:
@@ -44,8 +59,8 @@ def test_a_second_final_result_for_a_parameter_is_ignored_by_the_database(tmp_pa
 
 def test_rows_per_job_and_parameter_set_including_jobs_that_never_asked(tmp_path):
     store = store_with_two_jobs(tmp_path)
-    store.add_metrics([metric_row("a", 1, "FINAL", 0, 0.7, {"default": 0.7, "loss": 2})])
-    store.end_trial_job("b", "FAILED", 127, "exit code 127")
+    store.add_metrics([Metric("a", 1, "FINAL", 0, 0.7, {"default": 0.7, "loss": 2})])
+    store.add_job_end(JobEnd("b", "FAILED", 127, "exit code 127"))
     store.commit()
     rows = store.trial_rows()
     assert [
@@ -61,7 +76,7 @@ def test_rows_per_job_and_parameter_set_including_jobs_that_never_asked(tmp_path
 def test_intermediate_results_come_back_in_sequence_order(tmp_path):
     store = store_with_two_jobs(tmp_path)
     store.add_metrics(
-        [metric_row("a", 0, "PERIODICAL", seq, float(seq), float(seq)) for seq in (2, 0, 1)]
+        [Metric("a", 0, "PERIODICAL", seq, float(seq), float(seq)) for seq in (2, 0, 1)]
     )
     store.commit()
     assert store.intermediate_results(0) == [0.0, 1.0, 2.0]
@@ -69,14 +84,55 @@ def test_intermediate_results_come_back_in_sequence_order(tmp_path):
 
 def test_reopen_marks_jobs_left_running_as_failed_and_keeps_the_rest(tmp_path):
     store = store_with_two_jobs(tmp_path)
-    store.end_trial_job("a", "SUCCEEDED", 0, None)
+    store.add_job_end(JobEnd("a", "SUCCEEDED", 0, None))
     store.set_experiment_status("ERROR", "killed", ended=True)
     store.close()
-    reopened = open_readonly(tmp_path)
+    reopened = open_store(tmp_path)
     assert reopened.next_parameter_id() == 2
     assert reopened.counted_configurations() == 3  # two parameter sets, and job b that never asked
     reopened.reopen()
+    reopened.commit()
     assert reopened.experiment()["status"] == "RUNNING"
     assert reopened.counts() == {"SUCCEEDED": 1, "FAILED": 1}
     assert reopened.experiment()["config"] == {"trial_command": "python t.py"}
     reopened.close()
+
+
+def test_nothing_is_visible_to_a_reader_before_the_commit(tmp_path):
+    store = store_with_two_jobs(tmp_path)
+    reader = open_reader(tmp_path)
+    store.add_metrics([Metric("a", 0, "FINAL", 0, 0.5, 0.5)])
+    store.add_event(Event("ASSESSOR_KILL", "a", "bad curve"))
+    assert reader.final_metric(0) is None and reader.events() == []
+    store.commit()
+    assert reader.final_metric(0).raw == 0.5
+    assert [(e["kind"], e["trial_job_id"]) for e in reader.events()] == [("ASSESSOR_KILL", "a")]
+    assert reader.parameter_set("a", 1).parameters == {"x": 0.25}
+    reader.close()
+    store.close()
+
+
+def test_the_reader_never_writes(tmp_path):
+    store_with_two_jobs(tmp_path).close()
+    with open_reader(tmp_path) as reader, pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader._db.execute("DELETE FROM parameters")  # the connection itself refuses
+
+
+def test_a_store_of_a_newer_schema_is_refused_clearly(tmp_path):
+    store_with_two_jobs(tmp_path).close()
+    with sqlite3.connect(tmp_path / "experiment.db") as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(SchemaError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
+        open_reader(tmp_path)
+    with pytest.raises(SchemaError, match="upgrade asyncnni"):
+        open_store(tmp_path)
+
+
+def test_experiments_are_found_by_their_stores(tmp_path):
+    for name in ("b", "a"):
+        store_with_two_jobs(tmp_path / name).close()
+    (tmp_path / "not-an-experiment").mkdir()
+    assert find_experiments(tmp_path) == [tmp_path / "a", tmp_path / "b"]
+    assert find_experiments(tmp_path / "missing") == []
+    with pytest.raises(LookupError, match="no experiment store"):
+        open_reader(tmp_path / "not-an-experiment")

@@ -1,0 +1,317 @@
+"""The embedded SQLite store: one ``experiment.db`` per experiment folder.
+
+WAL mode, so readers in other processes see every commit while the run writes. The writer's
+connection is owned by one thread (the event loop's); writes between two commits are one
+transaction, which is what makes the dispatcher's group commit cheap. Readers open the file
+with ``mode=ro`` and never write to it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..protocol import FINAL
+from .base import Store, StoreReader
+from .records import Event, ExperimentRecord, JobEnd, JobStart, Metric, ParameterSet
+
+DB_NAME = "experiment.db"
+SCHEMA_VERSION = 1  # PRAGMA user_version; 0 is a store made before versions were kept (= 1)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiment (
+    id TEXT PRIMARY KEY, name TEXT, status TEXT NOT NULL, config TEXT NOT NULL,
+    search_space TEXT NOT NULL, start_time REAL NOT NULL, end_time REAL, message TEXT);
+CREATE TABLE IF NOT EXISTS trial_jobs (
+    trial_job_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, status TEXT NOT NULL,
+    trial_dir TEXT, start_time REAL NOT NULL, end_time REAL, exit_code INTEGER, message TEXT);
+CREATE TABLE IF NOT EXISTS parameters (
+    parameter_id INTEGER PRIMARY KEY, trial_job_id TEXT NOT NULL, parameter_index INTEGER NOT NULL,
+    parameters TEXT NOT NULL, source TEXT NOT NULL, time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS metrics (
+    trial_job_id TEXT NOT NULL, parameter_id INTEGER NOT NULL, type TEXT NOT NULL,
+    sequence INTEGER NOT NULL, value REAL NOT NULL, raw TEXT NOT NULL, time REAL NOT NULL);
+-- One final result per parameter set, enforced here too; intermediate results carry no index
+-- (the dispatcher stores each (job, parameter, sequence) once; an index on them cost about a
+-- third of the dispatcher's time per report).
+CREATE UNIQUE INDEX IF NOT EXISTS final_result ON metrics (parameter_id) WHERE type = 'FINAL';
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, time REAL NOT NULL, trial_job_id TEXT, kind TEXT NOT NULL, detail TEXT);
+"""
+
+
+class SchemaError(LookupError):
+    """A store written by a newer asyncnni (or not a store at all)."""
+
+
+def _raw_json(raw: Any) -> str:
+    return repr(raw) if type(raw) is float else json.dumps(raw)  # repr of a finite float is JSON
+
+
+class _SQLiteReads(StoreReader):
+    """The queries; shared by the writer (its own connection sees its own writes) and the
+    read-only reader."""
+
+    path: Path
+    _db: sqlite3.Connection
+
+    def _check_version(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise SchemaError(
+                f"{self.path} has store schema version {version}, newer than this asyncnni "
+                f"reads ({SCHEMA_VERSION}): upgrade asyncnni to open it"
+            )
+
+    def experiment(self) -> dict[str, Any]:
+        row = self._db.execute(
+            "SELECT id, name, status, config, search_space, start_time, end_time, message "
+            "FROM experiment"
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"{self.path} holds no experiment")
+        keys = ("id", "name", "status", "config", "search_space", "start_time", "end_time")
+        record = dict(zip((*keys, "message"), row, strict=True))
+        record["config"] = json.loads(record["config"])
+        record["search_space"] = json.loads(record["search_space"])
+        return record
+
+    def trial_rows(self) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            """SELECT j.trial_job_id, p.parameter_id, p.parameter_index, p.parameters, m.value,
+                      m.raw, j.status, j.sequence, j.exit_code, j.message
+               FROM trial_jobs j
+               LEFT JOIN parameters p ON p.trial_job_id = j.trial_job_id
+               LEFT JOIN metrics m ON m.parameter_id = p.parameter_id AND m.type = 'FINAL'
+               ORDER BY j.sequence, p.parameter_index"""
+        ).fetchall()
+        return [
+            {
+                "trial_job_id": job,
+                "parameter_id": pid,
+                "parameter_index": index,
+                "parameters": json.loads(params) if params is not None else {},
+                "final_metric": json.loads(raw) if raw is not None else None,
+                "final_value": value,
+                "status": status,
+                "sequence": sequence,
+                "exit_code": exit_code,
+                "message": message,
+            }
+            for job, pid, index, params, value, raw, status, sequence, exit_code, message in rows
+        ]
+
+    def intermediate_results(self, parameter_id: int) -> list[float]:
+        rows = self._db.execute(
+            "SELECT value FROM metrics WHERE parameter_id = ? AND type = 'PERIODICAL' "
+            "ORDER BY sequence",
+            (parameter_id,),
+        ).fetchall()
+        return [value for (value,) in rows]
+
+    def final_results(self) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            """SELECT p.parameter_id, p.parameters, m.raw FROM parameters p
+               JOIN metrics m ON m.parameter_id = p.parameter_id AND m.type = 'FINAL'
+               ORDER BY p.parameter_id"""
+        ).fetchall()
+        return [
+            {"parameter_id": pid, "parameter": json.loads(p), "value": json.loads(raw)}
+            for pid, p, raw in rows
+        ]
+
+    def final_metric(self, parameter_id: int) -> Metric | None:
+        row = self._db.execute(
+            "SELECT trial_job_id, sequence, value, raw, time FROM metrics "
+            "WHERE parameter_id = ? AND type = 'FINAL'",
+            (parameter_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        job, sequence, value, raw, when = row
+        return Metric(job, parameter_id, FINAL, sequence, value, json.loads(raw), when)
+
+    def parameter_set(self, trial_job_id: str, parameter_index: int) -> ParameterSet | None:
+        row = self._db.execute(
+            "SELECT parameter_id, parameters, source, time FROM parameters "
+            "WHERE trial_job_id = ? AND parameter_index = ?",
+            (trial_job_id, parameter_index),
+        ).fetchone()
+        if row is None:
+            return None
+        pid, params, source, when = row
+        return ParameterSet(pid, trial_job_id, parameter_index, json.loads(params), source, when)
+
+    def events(self) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT time, trial_job_id, kind, detail FROM events ORDER BY id"
+        ).fetchall()
+        return [
+            {"time": when, "trial_job_id": job, "kind": kind, "detail": detail}
+            for when, job, kind, detail in rows
+        ]
+
+    def trial_job_ids(self) -> set[str]:
+        return {job for (job,) in self._db.execute("SELECT trial_job_id FROM trial_jobs")}
+
+    def next_parameter_id(self) -> int:
+        (largest,) = self._db.execute("SELECT MAX(parameter_id) FROM parameters").fetchone()
+        return 0 if largest is None else largest + 1
+
+    def counted_configurations(self) -> int:
+        (count,) = self._db.execute(
+            """SELECT (SELECT COUNT(*) FROM parameters) + (SELECT COUNT(*) FROM trial_jobs j
+               WHERE NOT EXISTS (SELECT 1 FROM parameters p WHERE p.trial_job_id = j.trial_job_id))"""
+        ).fetchone()
+        return count
+
+    def counts(self) -> dict[str, int]:
+        rows = self._db.execute(
+            "SELECT status, COUNT(*) FROM trial_jobs GROUP BY status"
+        ).fetchall()
+        return dict(rows)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class SQLiteReader(_SQLiteReads):
+    """A read-only view of an experiment's store (``mode=ro``): safe beside a running writer."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / DB_NAME
+        if not self.path.is_file():
+            raise LookupError(f"no experiment store in {folder}")
+        self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        self._check_version()
+
+
+class SQLiteStore(_SQLiteReads, Store):
+    """The writer: creates the file and its tables when they are missing."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / DB_NAME
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._check_version()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives a crash of the process (not of the OS)
+        # without an fsync per commit; that is what makes group commit cheap.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._in_transaction = False
+
+    def _begin(self) -> None:
+        if not self._in_transaction:
+            self._db.execute("BEGIN")
+            self._in_transaction = True
+
+    def _write(self, sql: str, args: Iterable[Any] = ()) -> None:
+        self._begin()
+        self._db.execute(sql, args)
+
+    def commit(self) -> None:
+        if self._in_transaction:
+            self._db.execute("COMMIT")
+            self._in_transaction = False
+
+    def close(self) -> None:
+        self.commit()
+        self._db.close()
+
+    def create_experiment(self, record: ExperimentRecord) -> None:
+        self._write(
+            "INSERT INTO experiment (id, name, status, config, search_space, start_time) "
+            "VALUES (?, ?, 'RUNNING', ?, ?, ?)",
+            (
+                record.experiment_id,
+                record.name,
+                json.dumps(record.config),
+                json.dumps(record.search_space),
+                record.time,
+            ),
+        )
+
+    def set_experiment_status(
+        self, status: str, message: str | None = None, *, ended: bool = False
+    ) -> None:
+        self._write(
+            "UPDATE experiment SET status = ?, message = ?, end_time = ?",
+            (status, message, time.time() if ended else None),
+        )
+
+    def add_job_start(self, record: JobStart) -> None:
+        self._write(
+            "INSERT INTO trial_jobs (trial_job_id, sequence, status, trial_dir, start_time) "
+            "VALUES (?, ?, 'RUNNING', ?, ?)",
+            (record.trial_job_id, record.sequence, record.trial_dir, record.time),
+        )
+
+    def add_job_end(self, record: JobEnd) -> None:
+        self._write(
+            "UPDATE trial_jobs SET status = ?, exit_code = ?, message = ?, end_time = ? "
+            "WHERE trial_job_id = ?",
+            (record.status, record.exit_code, record.message, record.time, record.trial_job_id),
+        )
+
+    def add_parameter_sets(self, records: Iterable[ParameterSet]) -> None:
+        self._begin()
+        self._db.executemany(
+            "INSERT INTO parameters VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    r.parameter_id,
+                    r.trial_job_id,
+                    r.parameter_index,
+                    json.dumps(r.parameters),
+                    r.source,
+                    r.time,
+                )
+                for r in records
+            ),
+        )
+
+    def add_metrics(self, records: Iterable[Metric]) -> None:
+        self._begin()
+        self._db.executemany(
+            "INSERT OR IGNORE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    r.trial_job_id,
+                    r.parameter_id,
+                    r.type,
+                    r.sequence,
+                    r.value,
+                    _raw_json(r.raw),
+                    r.time,
+                )
+                for r in records
+            ),
+        )
+
+    def add_event(self, record: Event) -> None:
+        self._write(
+            "INSERT INTO events (time, trial_job_id, kind, detail) VALUES (?, ?, ?, ?)",
+            (record.time, record.trial_job_id, record.kind, record.detail),
+        )
+
+    def reopen(self) -> None:
+        self._write("UPDATE experiment SET status = 'RUNNING', end_time = NULL, message = NULL")
+        self._write(
+            "UPDATE trial_jobs SET status = 'FAILED', end_time = ?, "
+            "message = 'the experiment was interrupted while it ran' WHERE status = 'RUNNING'",
+            (time.time(),),
+        )
+
+
+def find_experiments(working_directory: Path) -> list[Path]:
+    """The folders under ``working_directory`` that hold an experiment store, by name."""
+    if not working_directory.is_dir():
+        return []
+    return sorted(db.parent for db in working_directory.glob(f"*/{DB_NAME}"))
