@@ -61,7 +61,7 @@ class PluginConfig:
 
 @dataclass
 class TrainingServiceConfig:
-    """Where trials run. Only ``platform: local`` is implemented."""
+    """Where trials run: ``platform`` names a training service (see asyncnni.training)."""
 
     platform: str = "local"
     gpu_indices: list[int] | None = None
@@ -111,7 +111,8 @@ class ExperimentConfig:
     trial_concurrency: int = 1
     experiment_name: str | None = None
     trial_gpu_number: int = 0
-    max_trial_number: int | None = None
+    max_trial_number: int | None = None  # trial jobs, in every mode (as NNI counts)
+    max_configuration_number: int | None = None  # configurations handed out
     max_experiment_duration: float | None = None
     max_trial_duration: float | None = None
     experiment_working_directory: Path = field(default_factory=default_working_directory)
@@ -450,6 +451,7 @@ _EXPERIMENT_KEYS = (
     "trial_concurrency",
     "trial_gpu_number",
     "max_trial_number",
+    "max_configuration_number",
     "max_experiment_duration",
     "max_trial_duration",
     "experiment_working_directory",
@@ -495,6 +497,9 @@ def _experiment(root: _Node) -> ExperimentConfig:
         "advisor": advisor,
         "experiment_name": _optional(found, "experiment_name", _str),
         "max_trial_number": _optional(found, "max_trial_number", lambda n: _int(n, 1)),
+        "max_configuration_number": _optional(
+            found, "max_configuration_number", lambda n: _int(n, 1)
+        ),
         "max_experiment_duration": _optional(found, "max_experiment_duration", _duration),
         "max_trial_duration": _optional(found, "max_trial_duration", _duration),
         "shared_storage": _optional(found, "shared_storage", _shared_storage),
@@ -671,20 +676,22 @@ _PLATFORMS_NOT_YET = (
 
 
 def _training_service(node: _Node) -> TrainingServiceConfig:
-    found = _entries(
-        node, ("platform", "gpu_indices", "max_trial_number_per_gpu", "use_active_gpu")
-    )
-    config = TrainingServiceConfig()
-    if "platform" in found:
-        platform = _str(found["platform"]).lower()
-        if platform in _PLATFORMS_NOT_YET:
-            raise found["platform"].fail(
-                f"platform {platform!r} is not implemented yet; only 'local' is"
-            )
-        if platform != "local":
-            raise found["platform"].fail(
-                f"unknown platform {platform!r}; only 'local' is implemented"
-            )
+    from . import training  # the registry only: no service is imported here
+
+    given = isinstance(node.value, Mapping) and "platform" in node.value
+    platform_node = node.get("platform") if given else None
+    platform = _str(platform_node).lower() if platform_node is not None else "local"
+    if platform in _PLATFORMS_NOT_YET:
+        raise platform_node.fail(  # type: ignore[union-attr]
+            f"platform {platform!r} is not implemented; available: "
+            + ", ".join(sorted(training.PLATFORMS))
+        )
+    try:
+        entry = training.check_platform(platform)
+    except training.PlatformUnavailable as err:
+        raise platform_node.fail(str(err)) from None  # type: ignore[union-attr]
+    found = _entries(node, ("platform", *entry.options))
+    config = TrainingServiceConfig(platform=platform)
     config.gpu_indices = _optional(found, "gpu_indices", _gpu_indices)
     if "max_trial_number_per_gpu" in found:
         config.max_trial_number_per_gpu = _int(found["max_trial_number_per_gpu"], 1)

@@ -1,26 +1,101 @@
-"""What every training service is given and gives back."""
+"""The TrainingService interface: what the experiment asks of whatever runs its trial jobs.
+
+A training service starts and stops trial jobs and says how each ended; it never chooses
+parameters (the dispatcher is the only place where tuners and training services meet).
+The experiment looks a service up by ``training_service.platform`` (see
+:mod:`asyncnni.training`) and uses it only through this interface:
+
+- ``async with service:`` brackets the run (connect to a cluster, start helpers, ...);
+  leaving it releases everything, also when the run is cancelled;
+- ``await service.run(job)`` runs one trial job to its end and returns its TrialExit; it is
+  called at most ``capacity`` times at once, each in a task of its own; a cancelled ``run``
+  ends the job's whole process tree before it returns (and then raises the cancellation);
+- ``kill(trial_job_id, reason, event)`` asks a running job to end; its ``run`` then returns
+  ``TrialExit(event, ..., reason)``. Unknown or finished ids are ignored. ``kill_all`` ends
+  every running job as USER_CANCELED. Both are safe from the event loop's thread only.
+- ``address_kind`` says which dispatcher address trials can reach: ``"ipc"`` when they run
+  on this machine, ``"tcp"`` when they run elsewhere.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-SUCCEEDED = "SUCCEEDED"
-FAILED = "FAILED"
-EARLY_STOPPED = "EARLY_STOPPED"
-USER_CANCELED = "USER_CANCELED"
+from ..protocol import TrialEvent
+
+if TYPE_CHECKING:
+    from ..config import ExperimentConfig
+
+SUCCEEDED = TrialEvent.SUCCEEDED
+FAILED = TrialEvent.FAILED
+EARLY_STOPPED = TrialEvent.EARLY_STOPPED
+USER_CANCELED = TrialEvent.USER_CANCELED
 
 
 @dataclass(frozen=True)
 class TrialJob:
     trial_job_id: str
     sequence: int  # order of start within the experiment, from 0
-    trial_dir: Path
+    trial_dir: Path  # its own output folder (trial.log goes there)
     env: dict[str, str]  # the ASYNCNNI_* variables of DESIGN.md for this job
 
 
 @dataclass(frozen=True)
 class TrialExit:
-    event: str  # SUCCEEDED, FAILED, EARLY_STOPPED or USER_CANCELED
+    event: TrialEvent
     exit_code: int | None
     message: str | None = None  # why, for a person: "exit code 1: ValueError: ..." and the like
+
+
+class TrainingService(ABC):
+    """Base of every training service; see the module docstring for the contract."""
+
+    platform: ClassVar[str]
+    address_kind: ClassVar[Literal["ipc", "tcp"]] = "ipc"
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config: ExperimentConfig, folder: Path) -> TrainingService:
+        """The service for an experiment whose files live in ``folder``. Raises ConfigError
+        for settings it cannot honour, before anything starts."""
+
+    @property
+    def capacity(self) -> int | None:
+        """How many jobs it can run at once, or None when only trial_concurrency bounds it."""
+        return None
+
+    async def __aenter__(self) -> TrainingService:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    @abstractmethod
+    async def run(self, job: TrialJob) -> TrialExit: ...
+
+    @abstractmethod
+    def kill(self, trial_job_id: str, reason: str, event: TrialEvent = EARLY_STOPPED) -> None: ...
+
+    @abstractmethod
+    def kill_all(self, reason: str) -> None: ...
+
+
+__all__ = [
+    "EARLY_STOPPED",
+    "FAILED",
+    "SUCCEEDED",
+    "USER_CANCELED",
+    "TrainingService",
+    "TrialEvent",
+    "TrialExit",
+    "TrialJob",
+]

@@ -1,4 +1,4 @@
-"""Trial jobs as local subprocesses."""
+"""``platform: local``: trial jobs as process groups on this machine, GPUs handed out here."""
 
 from __future__ import annotations
 
@@ -9,11 +9,25 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import Process
 
-from .base import EARLY_STOPPED, FAILED, SUCCEEDED, USER_CANCELED, TrialExit, TrialJob
+from ..errors import ConfigError
+from .base import (
+    EARLY_STOPPED,
+    FAILED,
+    SUCCEEDED,
+    USER_CANCELED,
+    TrainingService,
+    TrialEvent,
+    TrialExit,
+    TrialJob,
+)
+
+if TYPE_CHECKING:
+    from ..config import ExperimentConfig
 
 log = logging.getLogger("asyncnni.training")
 
@@ -54,7 +68,7 @@ class GpuPool:
             self._changed.notify_all()
 
 
-class LocalTrainingService:
+class LocalTrainingService(TrainingService):
     """Runs each trial job as ``/bin/sh -c trial_command`` in its own process group.
 
     ``python`` in the command is the interpreter that runs asyncnni: its folder (a venv's
@@ -78,7 +92,19 @@ class LocalTrainingService:
         self._kill_reasons: dict[str, tuple[str, str]] = {}
         self._path = os.pathsep.join([str(python_folder(bin_dir)), os.environ.get("PATH", "")])
 
-    def kill(self, trial_job_id: str, reason: str, event: str = EARLY_STOPPED) -> None:
+    platform = "local"
+
+    @classmethod
+    def from_config(cls, config: ExperimentConfig, folder: Path) -> LocalTrainingService:
+        return cls(
+            config.trial_command,
+            config.trial_code_directory,
+            bin_dir=folder / "bin",
+            max_trial_duration=config.max_trial_duration,
+            gpus=gpu_pool(config),
+        )
+
+    def kill(self, trial_job_id: str, reason: str, event: TrialEvent = EARLY_STOPPED) -> None:
         """Stop a running trial job; it ends as ``event`` with ``reason``."""
         scope = self._scopes.get(trial_job_id)
         if scope is not None:
@@ -146,6 +172,27 @@ class LocalTrainingService:
         if exit_code == 0:
             return TrialExit(SUCCEEDED, 0)
         return TrialExit(FAILED, exit_code, _failure_message(exit_code, log_path))
+
+
+def gpu_pool(config: ExperimentConfig) -> GpuPool | None:
+    """The GPUs trials may use (``training_service.gpu_indices``, else CUDA_VISIBLE_DEVICES),
+    or None when trials need none. Raises ConfigError when they need some and none is set."""
+    if config.trial_gpu_number <= 0:
+        return None
+    indices = config.training_service.gpu_indices
+    if indices is None:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+        indices = [int(i) for i in visible.split(",") if i.strip().isdigit()]
+    if not indices:
+        raise ConfigError(
+            "trial_gpu_number > 0 needs training_service.gpu_indices (or CUDA_VISIBLE_DEVICES)"
+        )
+    try:
+        return GpuPool(
+            indices, config.training_service.max_trial_number_per_gpu, config.trial_gpu_number
+        )
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def python_folder(bin_dir: Path) -> Path:
