@@ -1,7 +1,7 @@
 """Calling a plug-in (tuner, assessor) from the event loop, whatever style it is written in.
 
 A plug-in's methods are ``async def`` (awaited) or plain ``def`` as in NNI (run in a worker
-thread, so the event loop keeps serving trials while the plug-in thinks). A method the
+thread, so the event loop keeps serving trials while the plug-in thinks; see _threads). A method the
 plug-in lacks is skipped, and keyword arguments a method cannot take are dropped, so
 ``def assess_trial(self, trial_job_id, trial_history)`` works although the dispatcher also
 passes ``parameter_id``.
@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import anyio.to_thread
+from ._threads import run_in_thread
 
 
 class PluginDriver:
@@ -60,7 +60,7 @@ def _adapt(method: Callable[..., Any] | None) -> Callable[..., Awaitable[Any]] |
 
     async def call_in_thread(*args: Any, **kwargs: Any) -> Any:
         kw = narrow(kwargs)
-        return await anyio.to_thread.run_sync(lambda: method(*args, **kw), abandon_on_cancel=True)
+        return await run_in_thread(lambda: method(*args, **kw))
 
     return call_in_thread
 

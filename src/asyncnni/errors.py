@@ -17,8 +17,9 @@ class PluginError(AsyncNNIError):
     """A tuner or assessor could not be found, imported or constructed."""
 
 
-class ProtocolError(AsyncNNIError):
-    """A wire message does not decode or does not follow protocol version 1."""
+class ProtocolError(AsyncNNIError, ValueError):
+    """A wire message does not decode or does not follow protocol version 1 (also: a metric
+    that is not a finite number or a map with one under ``"default"``)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -10,6 +10,7 @@ This module imports only msgpack: trials load it.
 
 from __future__ import annotations
 
+import enum
 import math
 from typing import Any, Literal, TypedDict
 
@@ -31,7 +32,18 @@ ERROR = "ERROR"
 PERIODICAL = "PERIODICAL"
 FINAL = "FINAL"
 METRIC_TYPES = frozenset({PERIODICAL, FINAL})
-TRIAL_END_EVENTS = frozenset({"SUCCEEDED", "FAILED", "EARLY_STOPPED", "USER_CANCELED"})
+
+
+class TrialEvent(enum.StrEnum):
+    """How a trial job ended (TRIAL_END's ``event``, a trial job's stored status)."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    EARLY_STOPPED = "EARLY_STOPPED"
+    USER_CANCELED = "USER_CANCELED"
+
+
+TRIAL_END_EVENTS = frozenset(TrialEvent)
 
 # ERROR codes
 E_DECODE = "DECODE"
@@ -41,6 +53,7 @@ E_FIELD = "BAD_FIELD"
 E_UNKNOWN_TRIAL = "UNKNOWN_TRIAL"
 E_UNKNOWN_PARAMETER = "UNKNOWN_PARAMETER"
 E_TUNER = "TUNER_ERROR"
+E_NOT_ALLOWED = "NOT_ALLOWED"
 
 
 class NewTrial(TypedDict):
@@ -175,6 +188,20 @@ def plain(value: Any) -> Any:
     )
 
 
+def plain_values(value: Any) -> Any:
+    """``value`` with every numpy (or torch) scalar and array inside it made plain (see
+    :func:`plain`): what a tuner hands out is converted once, so the wire and the store get
+    the same plain values, and a value that cannot be sent fails where the tuner made it."""
+    kind = type(value)
+    if kind is dict:
+        return {key: plain_values(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [plain_values(item) for item in value]
+    if value is None or kind in (str, int, float, bool):
+        return value
+    return plain_values(plain(value))
+
+
 _packer = msgpack.Packer(use_bin_type=True, default=plain)  # default: called only for other types
 
 
@@ -254,15 +281,17 @@ def check_fields(message: dict) -> None:
 
 
 def metric_scalar(value: Any) -> float:
-    """The number in a metric value (a number, or a map with one under ``"default"``)."""
+    """The number in a metric value (a finite number, or a map with one under
+    ``"default"``): what a tuner optimises. The one definition, for the wire, the tuners and
+    the assessors; raises ProtocolError (a ValueError) for anything else."""
     number = value.get("default") if type(value) is dict else value
-    if type(number) not in (int, float):
+    if isinstance(number, bool) or not isinstance(number, int | float):
         raise ProtocolError(
             E_FIELD,
-            f"REPORT_METRIC: value must be a number or a map with a number under 'default', got {value!r}",
+            f"a metric must be a number or a map with a number under 'default', got {value!r}",
         )
     if not math.isfinite(number):
-        raise ProtocolError(E_FIELD, f"REPORT_METRIC: value must be finite, got {number!r}")
+        raise ProtocolError(E_FIELD, f"a metric must be finite, got {number!r}")
     return float(number)
 
 

@@ -9,14 +9,14 @@ so the event loop keeps storing and acknowledging reports while a tuner thinks.
 from __future__ import annotations
 
 import enum
-import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._driver import PluginDriver
 from .errors import NoMoreTrials, UnknownParameterError
+from .protocol import metric_scalar
 
 __all__ = [
     "MultiPhaseTuner",
@@ -26,6 +26,7 @@ __all__ = [
     "TrialOutcome",
     "TunerDriver",
     "UnknownParameterError",
+    "metric_scalar",
 ]
 
 
@@ -49,6 +50,13 @@ class OptimizeMode(enum.StrEnum):
     def better(self, a: float, b: float) -> bool:
         """True when ``a`` is strictly better than ``b``."""
         return a > b if self is OptimizeMode.MAXIMIZE else a < b
+
+    def best(self, values: Iterable[float]) -> float | None:
+        """The best of ``values``, or None when there are none."""
+        values = list(values)
+        if not values:
+            return None
+        return max(values) if self is OptimizeMode.MAXIMIZE else min(values)
 
 
 @dataclass(frozen=True)
@@ -134,17 +142,6 @@ class MultiPhaseTuner(Tuner):
         pass
 
 
-def scalar_metric(value: Any) -> float:
-    """The number a tuner optimises: the value itself, or its ``"default"`` entry."""
-    if isinstance(value, dict):
-        value = value.get("default")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(
-            f"a metric must be a finite number or a map with one under 'default', got {value!r}"
-        )
-    return float(value)
-
-
 class TunerDriver(PluginDriver):
     """Calls one tuner object, whatever its style, from the event loop.
 
@@ -172,14 +169,22 @@ class TunerDriver(PluginDriver):
         shared_dir: Path | None = None,
     ) -> None:
         self.tuner = tuner
-        # set attributes that the Tuner base declares, on any tuner object (NNI-style too)
+        self.attach(outcomes, shared_dir)
+        super().__init__(tuner)
+
+    def attach(
+        self,
+        outcomes: Callable[[int], Awaitable[TrialOutcome]] | None,
+        shared_dir: Path | None = None,
+    ) -> None:
+        """Give the tuner what the Tuner base declares (``wait_for_result``'s source and
+        ``shared_dir``), whatever its class (NNI-style ones too)."""
         try:
-            tuner._outcomes = outcomes  # type: ignore[attr-defined]
-            if getattr(tuner, "shared_dir", None) is None:
-                tuner.shared_dir = shared_dir  # type: ignore[attr-defined]
+            self.tuner._outcomes = outcomes  # type: ignore[attr-defined]
+            if getattr(self.tuner, "shared_dir", None) is None:
+                self.tuner.shared_dir = shared_dir  # type: ignore[attr-defined]
         except AttributeError:  # a class with __slots__: it simply does not get them
             pass
-        super().__init__(tuner)
 
     async def update_search_space(self, search_space: dict) -> None:
         await self._call("update_search_space", search_space)

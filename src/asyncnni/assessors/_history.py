@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..assessor import Assessor
-from ..tuner import OptimizeMode, scalar_metric
+from ..tuner import OptimizeMode, metric_scalar
 
 
 def integer_arg(name: str, value: Any, minimum: int = 1) -> int:
@@ -23,7 +23,7 @@ class HistoryAssessor(Assessor):
         self._histories: dict[str, list[float]] = {}
 
     def _record(self, trial_job_id: str, trial_history: list[Any]) -> list[float]:
-        history = [scalar_metric(value) for value in trial_history]
+        history = [metric_scalar(value) for value in trial_history]
         self._histories[trial_job_id] = history
         return history
 

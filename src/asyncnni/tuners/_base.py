@@ -1,7 +1,8 @@
 """What every built-in tuner shares: class args, the search space, the loss, warm starts.
 
-``optimize_mode`` is handled here and only here: results become losses (smaller is better)
-before any algorithm sees them. Algorithms live in plain classes with ``ask`` / ``tell``
+Among the tuners, ``optimize_mode`` is handled here: results become losses (smaller is
+better) before any algorithm sees them. (The experiment's observer reads the same attribute to
+track the best result.) Algorithms live in plain classes with ``ask`` / ``tell``
 (see :class:`Optimizer`); :class:`ModelBasedTuner` is the thin async shell around them.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..errors import SearchSpaceError
 from ..search_space import HPO_TYPES, NESTED_CHOICE, SearchSpace
-from ..tuner import OptimizeMode, Tuner, scalar_metric
+from ..tuner import OptimizeMode, Tuner, metric_scalar
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class BuiltinTuner(Tuner):
 
     def loss(self, value: Any) -> float:
         """A result (number or ``{"default": number}``) as a loss: smaller is better."""
-        return self.optimize_mode.to_loss(scalar_metric(value))
+        return self.optimize_mode.to_loss(metric_scalar(value))
 
     def imported(self, data: Sequence[dict]) -> Iterator[tuple[dict, np.ndarray, float]]:
         """``(parameters, vector, loss)`` of each import_data record that fits the space.
