@@ -1,6 +1,6 @@
 """Configurations per second of a multi-phase experiment: ``--workers`` long-running trial
 jobs each loop get_next_parameter + report_final_result until None, with the Random tuner,
-``max_trial_number: --configs``; each job times its own get_next_parameter calls.
+``max_configuration_number: --configs``; each job times its own get_next_parameter calls.
 
     python benchmarks/multi_phase_throughput.py --workers 8 --configs 20000
 
@@ -16,11 +16,13 @@ from asyncnni.bench.report import percentiles_us
 
 
 def main() -> None:
-    args = sizes(__doc__, workers=(8, "trial_concurrency"), configs=(20_000, "max_trial_number"))
+    args = sizes(
+        __doc__, workers=(8, "trial_concurrency"), configs=(20_000, "max_configuration_number")
+    )
     with timed_experiment(
         "config_loop.py",
         multi_phase=True,
-        max_trial_number=args.configs,
+        max_configuration_number=args.configs,
         trial_concurrency=args.workers,
     ) as run:
         files = sorted((run.result.folder / "trials").glob("*/get_latencies.bin"))

@@ -119,7 +119,7 @@ def test_serial_mode_hands_the_tuner_one_call_at_a_time(tmp_path: Path) -> None:
             ),
             multi_phase=True,
             trial_concurrency=4,
-            max_trial_number=16,
+            max_configuration_number=16,
         )
     )
     assert done.result.status == "DONE", done.result.message

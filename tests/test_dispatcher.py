@@ -14,7 +14,7 @@ import zmq.asyncio
 from asyncnni import protocol
 from asyncnni.dispatcher import Dispatcher
 from asyncnni.errors import NoMoreTrials, UnknownParameterError
-from asyncnni.store import Store
+from asyncnni.store import open_store
 from asyncnni.tuner import Tuner
 
 pytestmark = pytest.mark.anyio
@@ -65,7 +65,7 @@ class Client:
 
 @asynccontextmanager
 async def running(tmp_path, tuner, jobs=("a", "b"), **options):
-    store = Store(tmp_path)
+    store = open_store(tmp_path)
     dispatcher = Dispatcher(tuner, store, address=f"ipc://{tmp_path}/d.sock", **options)
     for job in jobs:
         dispatcher.register_job(job)
@@ -73,6 +73,7 @@ async def running(tmp_path, tuner, jobs=("a", "b"), **options):
     async with anyio.create_task_group() as tg:
         address = await tg.start(dispatcher.serve)
         clients = {job: Client(ctx, address, job) for job in [*jobs, "stranger"]}
+        clients["service"] = Client(ctx, address, dispatcher.service_identity.decode())
         try:
             yield dispatcher, clients
         finally:
@@ -218,7 +219,7 @@ async def test_no_more_trials_from_the_tuner_answers_everyone_after(tmp_path):
 
 
 async def test_max_parameters_counts_configurations(tmp_path):
-    async with running(tmp_path, CountingTuner(), multi_phase=True, max_parameters=3) as (_, c):
+    async with running(tmp_path, CountingTuner(), multi_phase=True, max_configurations=3) as (_, c):
         kinds = [(await c["a"].ask(protocol.new_trial(i, "a", i)))["kind"] for i in range(4)]
     assert kinds == ["PARAMETERS"] * 3 + ["NO_MORE_TRIALS"]
 
@@ -240,13 +241,41 @@ async def test_job_end_fails_parameters_without_result_and_wakes_waiters(tmp_pat
     ) == [("FAILED", 3, "boom")]
 
 
-async def test_trial_end_over_the_wire(tmp_path):
+async def test_trial_end_over_the_wire_comes_from_the_training_service_only(tmp_path):
     tuner = CountingTuner()
     async with running(tmp_path, tuner) as (dispatcher, c):
         await c["a"].ask(protocol.new_trial(1, "a", 0))
-        await c["stranger"].send(protocol.trial_end("a", "SUCCEEDED", 0))
+        for peer in ("stranger", "a", "b"):  # a stranger, the trial itself, another trial
+            refused = await c[peer].ask(protocol.trial_end("a", "SUCCEEDED", 0))
+            assert refused["kind"] == "ERROR" and refused["code"] == protocol.E_NOT_ALLOWED
+        assert "a" in dispatcher.ledger.jobs  # nothing changed
+        await c["service"].send(protocol.trial_end("a", "SUCCEEDED", 0))
         outcome = await dispatcher.wait_for_result(0)
     assert not outcome.succeeded and "ended SUCCEEDED" in outcome.reason
+    assert rows(tmp_path, "SELECT status FROM trial_jobs WHERE trial_job_id = 'a'") == [
+        ("SUCCEEDED",)
+    ]
+
+
+async def test_a_peer_cannot_speak_for_another_trial_job(tmp_path):
+    tuner = CountingTuner()
+    async with running(tmp_path, tuner) as (dispatcher, c):
+        given = await c["a"].ask(protocol.new_trial(1, "a", 0))
+        forged = [
+            await c[peer].ask(protocol.report_metric(2, "a", 0, kind, 0, 0.9))
+            for peer in ("stranger", "b")
+            for kind in ("PERIODICAL", "FINAL")
+        ]
+        asked = await c["stranger"].ask(protocol.new_trial(3, "a", 0))
+        honest = await c["a"].ask(protocol.report_metric(4, "a", 0, "FINAL", 0, 0.1))
+        outcome = await dispatcher.wait_for_result(0)
+    assert given["kind"] == "PARAMETERS" and honest == protocol.ack(4)
+    for answer in (*forged, asked):
+        assert answer["kind"] == "ERROR" and answer["code"] == protocol.E_UNKNOWN_TRIAL
+        assert "may not speak for trial job 'a'" in answer["message"]
+    assert outcome.value == 0.1  # the forged 0.9 never reached the tuner or the store
+    assert rows(tmp_path, "SELECT type, value FROM metrics") == [("FINAL", 0.1)]
+    assert [call[0] for call in tuner.calls] == ["generate", "result"]
 
 
 async def test_wait_for_an_unknown_parameter_raises_at_once(tmp_path):

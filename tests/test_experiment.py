@@ -11,7 +11,7 @@ import pytest
 
 from asyncnni import Experiment
 from asyncnni.catalog import export_rows
-from asyncnni.store import open_readonly
+from asyncnni.store import open_reader
 
 from .helpers import ASSETS, experiment_config, process_is_gone
 
@@ -33,7 +33,7 @@ def test_twenty_trials_at_concurrency_four_all_land_in_the_store(tmp_path):
     for row in rows:
         assert row["final_metric"] == pytest.approx(row["parameters"]["x"])
         assert row["parameter_index"] == 0
-    store = open_readonly(experiment.folder)
+    store = open_reader(experiment.folder)
     try:
         assert store.intermediate_results(rows[0]["parameter_id"]) == pytest.approx(
             [0, rows[0]["parameters"]["x"], 2 * rows[0]["parameters"]["x"]]

@@ -45,7 +45,11 @@ def four_jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Finished]
     """Four concurrent jobs of three phases each, 12 configurations in all."""
     tmp_path = tmp_path_factory.mktemp("four_jobs")
     finished = run_phases(
-        tmp_path, "--phases 3", multi_phase=True, trial_concurrency=4, max_trial_number=12
+        tmp_path,
+        "--phases 3",
+        multi_phase=True,
+        trial_concurrency=4,
+        max_configuration_number=12,
     )
     return tmp_path, finished
 
@@ -111,7 +115,11 @@ def test_without_multi_phase_a_job_keeps_its_configuration(tmp_path: Path) -> No
 
 def test_two_gets_then_one_report_fails_the_first(tmp_path: Path) -> None:
     finished = run_phases(
-        tmp_path, "--phases 1 --gets 2", multi_phase=True, trial_concurrency=2, max_trial_number=4
+        tmp_path,
+        "--phases 1 --gets 2",
+        multi_phase=True,
+        trial_concurrency=2,
+        max_configuration_number=4,
     )
     rows = finished.configured
     assert len(rows) == 4
@@ -153,14 +161,26 @@ def test_no_more_trials_ends_every_job(tmp_path: Path) -> None:
     assert len(last_answer) >= 3 and set(map(repr, last_answer.values())) == {"None"}
 
 
-def test_max_trial_number_counts_configurations(tmp_path: Path) -> None:
-    finished = run_phases(tmp_path, "", multi_phase=True, trial_concurrency=2, max_trial_number=7)
+def test_max_configuration_number_counts_configurations(tmp_path: Path) -> None:
+    finished = run_phases(
+        tmp_path, "", multi_phase=True, trial_concurrency=2, max_configuration_number=7
+    )
     rows = finished.configured
     assert sorted(row["parameter_id"] for row in rows) == list(range(7))
     assert all(row["final_metric"] is not None for row in rows)
     assert {row["status"] for row in finished.rows} == {"SUCCEEDED"}
     # at most the two concurrent jobs (plus a latecomer told "no more") ran them all
     assert len({row["trial_job_id"] for row in rows}) <= 2
+
+
+def test_max_trial_number_counts_trial_jobs_in_multi_phase_mode_too(tmp_path: Path) -> None:
+    # as in NNI: three jobs of two phases each, whatever the number of configurations
+    finished = run_phases(
+        tmp_path, "--phases 2", multi_phase=True, trial_concurrency=2, max_trial_number=3
+    )
+    jobs = {row["trial_job_id"] for row in finished.rows}
+    assert len(jobs) == 3 and len(finished.configured) == 6
+    assert {row["status"] for row in finished.rows} == {"SUCCEEDED"}
 
 
 # --- the examples in trials/ and tuners/, at a small size -----------------------------
@@ -188,7 +208,7 @@ def test_worker_pool_compare_runs_both_ways(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.slow
 def test_quantization_example_plans_each_job_from_its_own_results(tmp_path: Path) -> None:
-    config = example("quantization", tmp_path, max_trial_number=8)
+    config = example("quantization", tmp_path, max_configuration_number=8)
     done = run(config)
     assert done.result.status == "DONE", done.result.message
     tolerance = config.tuner.class_args["tolerance"]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .store import DB_NAME, open_readonly
+from .store import find_experiments, open_reader
+from .tuner import OptimizeMode
 
 EXPORT_FIELDS = (
     "trial_job_id",
@@ -31,20 +32,15 @@ class ExperimentEntry:
 
 
 def experiments(folder: Path) -> list[ExperimentEntry]:
-    """Every experiment under ``folder``, oldest first."""
+    """Every experiment under ``folder``, oldest first (read-only: a running one is fine)."""
     entries = []
-    for db in sorted(folder.glob(f"*/{DB_NAME}")) if folder.is_dir() else []:
-        store = open_readonly(db.parent)
-        try:
+    for experiment_folder in find_experiments(folder):
+        with open_reader(experiment_folder) as store:
             record = store.experiment()
             rows = store.trial_rows()
-        finally:
-            store.close()
         values = [row["final_value"] for row in rows if row["final_value"] is not None]
-        mode = str(
-            record["config"].get("tuner", {}).get("class_args", {}).get("optimize_mode", "maximize")
-        )
-        best = (min if mode.lower() == "minimize" else max)(values) if values else None
+        mode = record["config"].get("tuner", {}).get("class_args", {}).get("optimize_mode")
+        best = OptimizeMode.parse(mode or "maximize").best(values)
         entries.append(
             ExperimentEntry(
                 record["id"],
@@ -61,10 +57,8 @@ def experiments(folder: Path) -> list[ExperimentEntry]:
 def export_rows(folder: Path, experiment_id: str) -> list[dict[str, Any]]:
     """One dict per trial job and parameter set (fields EXPORT_FIELDS); raises LookupError."""
     try:
-        store = open_readonly(folder / experiment_id)
+        store = open_reader(folder / experiment_id)
     except LookupError:
         raise LookupError(f"no experiment {experiment_id!r} in {folder}") from None
-    try:
+    with store:
         return [{name: row[name] for name in EXPORT_FIELDS} for row in store.trial_rows()]
-    finally:
-        store.close()

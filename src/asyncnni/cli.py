@@ -95,7 +95,10 @@ def resume(
 def _run_to_end(experiment, quiet: bool) -> None:  # noqa: ANN001 - Experiment loads lazily
     from .progress import ProgressView
 
-    console.print(f"experiment [bold]{experiment.id}[/] in {experiment.folder}", highlight=False)
+    def announce(started) -> None:  # noqa: ANN001 - once nothing can refuse the run any more
+        console.print(f"experiment [bold]{started.id}[/] in {started.folder}", highlight=False)
+
+    experiment.on_start = announce
     view = ProgressView(experiment, console, live=not quiet)
     try:
         with view:

@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio
 
-from . import transport, tuners
+from . import training, transport, tuners
 from .config import (
     ExperimentConfig,
     PluginConfig,
@@ -28,38 +28,25 @@ from .config import (
     default_working_directory,
     load_config,
 )
-from .dispatcher import Dispatcher
+from .dispatcher import Best, Dispatcher, ExperimentObserver, Ledger, Progress
 from .errors import AsyncNNIError, ConfigError, PluginError
 from .plugins import Registry, construct, load_class
-from .store import DB_NAME, Store, open_readonly
-from .training.base import USER_CANCELED, TrialExit, TrialJob
-from .training.local import GpuPool, LocalTrainingService
-from .tuner import OptimizeMode, TunerDriver, scalar_metric
+from .protocol import TrialEvent, metric_scalar
+from .store import ExperimentRecord, Store, StoreReader, exists, open_reader, open_store
+from .training import TrainingService, TrialExit, TrialJob
+from .tuner import OptimizeMode, TunerDriver
 
 log = logging.getLogger("asyncnni.experiment")
 
 DEADLINE = "max_experiment_duration reached"
+STOP_GRACE = 5.0  # seconds a stop waits for the tuner to hear the last results
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+
+__all__ = ["Experiment", "ExperimentResult", "Progress", "TrialSummary"]
 
 
 def new_id(length: int) -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
-
-
-@dataclass
-class Progress:
-    """Counters the CLI shows while an experiment runs."""
-
-    started: int = 0
-    running: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    early_stopped: int = 0
-    canceled: int = 0
-    best: float | None = None
-    waiting_on: dict[str, int] = dataclasses.field(
-        default_factory=dict
-    )  # job -> parent parameter id
 
 
 @dataclass(frozen=True)
@@ -76,6 +63,7 @@ class ExperimentResult:
     status: str  # DONE, STOPPED or ERROR
     message: str | None
     progress: Progress
+    best: Best | None = None
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -109,6 +97,18 @@ def build_plugin(spec: PluginConfig, registry: Registry, what: str) -> Any:
     return construct(cls, dict(spec.class_args), f"{what} {spec.class_name}")
 
 
+def optimize_mode_of(tuner: object, spec: PluginConfig) -> OptimizeMode:
+    """The direction of an experiment: the tuner's own ``optimize_mode`` (built-in tuners
+    and NNI's carry one, with their default), else the class arg, else maximize."""
+    for mode in (getattr(tuner, "optimize_mode", None), spec.class_args.get("optimize_mode")):
+        if mode is not None:
+            try:
+                return OptimizeMode.parse(mode)
+            except ValueError:
+                continue
+    return OptimizeMode.MAXIMIZE
+
+
 @dataclass(frozen=True)
 class PreviousRun:
     """What a resumed experiment takes over from its store."""
@@ -119,38 +119,66 @@ class PreviousRun:
     results: list[dict]  # [{"parameter": ..., "value": ..., "parameter_id": ...}] for import_data
     counts: dict[str, int]
 
+    @classmethod
+    def read(cls, store: StoreReader) -> PreviousRun:
+        return cls(
+            trial_job_ids=store.trial_job_ids(),
+            next_parameter_id=store.next_parameter_id(),
+            counted_configurations=store.counted_configurations(),
+            results=store.final_results(),
+            counts=store.counts(),
+        )
+
+    def best(self, mode: OptimizeMode) -> Best | None:
+        best: Best | None = None
+        for result in self.results:
+            value = metric_scalar(result["value"])
+            if best is None or mode.better(value, best.value):
+                best = Best(result["parameter_id"], "", value, result["parameter"])
+        return best
+
 
 class Experiment:
     """Runs one experiment to its end: ``Experiment.from_yaml(path).run()`` or ``await exp.arun()``.
 
-    The experiment ends at ``max_trial_number``, ``max_experiment_duration``, when the tuner
-    has no more trials and nothing runs, on :meth:`stop`, or on SIGINT/SIGTERM (trials are
-    terminated, the store is closed; nothing stored is lost). A failing trial never stops it;
-    a failing tuner does (status ERROR, with the tuner's error as message).
+    The experiment ends at ``max_trial_number`` (trial jobs) or ``max_configuration_number``,
+    ``max_experiment_duration``, when the tuner has no more trials and nothing runs, on
+    :meth:`stop`, or on SIGINT/SIGTERM (trials are terminated, the store is closed; nothing
+    stored is lost; a second signal stops at once). A failing trial never stops it; a failing
+    tuner does (status ERROR, with the tuner's error as message).
+
+    ``on_start(experiment)`` is called once the tuner took the search space and the store
+    exists (nothing is announced before a config or tuner error could still refuse the run);
+    ``on_trial_end(summary)`` after each trial job.
     """
 
     def __init__(
         self, config: ExperimentConfig | dict, *, experiment_id: str | None = None
     ) -> None:
         self.config = config if isinstance(config, ExperimentConfig) else config_from_dict(config)
-        if self.config.training_service.platform != "local":
-            raise ConfigError(
-                f"training_service.platform {self.config.training_service.platform!r} is not supported yet; use local"
-            )
+        try:
+            self._service_class = training.service_class(self.config.training_service.platform)
+        except training.PlatformUnavailable as err:
+            raise ConfigError(f"training_service.platform: {err}") from None
         if self.config.tuner is None:
             raise ConfigError("no tuner configured (advisors are not supported yet)")
         self.id = experiment_id or new_id(8)
         self.folder = Path(self.config.experiment_working_directory).expanduser() / self.id
-        self.progress = Progress()
+        self.observer = ExperimentObserver()
+        self.on_start: Callable[[Experiment], None] | None = None
         self.on_trial_end: Callable[[TrialSummary], None] | None = None
         self._stop_reason: str | None = None
         self._error: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: anyio.Event | None = None
-        self._service: LocalTrainingService | None = None
+        self._service: TrainingService | None = None
+        self._scope: anyio.CancelScope | None = None
         self.dispatcher: Dispatcher | None = None
         self._resuming = False
-        self._existing_job_ids: set[str] = set()
+
+    @property
+    def progress(self) -> Progress:
+        return self.observer.progress
 
     @classmethod
     def from_yaml(cls, path: str | Path, **kwargs: Any) -> Experiment:
@@ -166,52 +194,16 @@ class Experiment:
         Raises LookupError when there is no such experiment."""
         folder = (working_directory or default_working_directory()) / experiment_id
         try:
-            store = open_readonly(folder)
+            reader = open_reader(folder)
         except LookupError:
             raise LookupError(f"no experiment {experiment_id!r} in {folder.parent}") from None
-        try:
-            record = store.experiment()["config"]
-        finally:
-            store.close()
+        with reader:
+            record = reader.experiment()["config"]
         record["experiment_working_directory"] = str(folder.parent)
         config = dataclasses.replace(config_from_record(record), **changes)
         experiment = cls(config, experiment_id=experiment_id)
         experiment._resuming = True
         return experiment
-
-    def _take_over(self, store: Store) -> PreviousRun:
-        previous = PreviousRun(
-            trial_job_ids=store.trial_job_ids(),
-            next_parameter_id=store.next_parameter_id(),
-            counted_configurations=store.counted_configurations(),
-            results=store.final_results(),
-            counts=store.counts(),
-        )
-        store.reopen()
-        self._existing_job_ids = previous.trial_job_ids
-        progress = self.progress
-        progress.started = len(previous.trial_job_ids)
-        progress.succeeded = previous.counts.get("SUCCEEDED", 0)
-        progress.early_stopped = previous.counts.get("EARLY_STOPPED", 0)
-        progress.canceled = previous.counts.get("USER_CANCELED", 0)
-        progress.failed = (
-            progress.started - progress.succeeded - progress.early_stopped - progress.canceled
-        )
-        log.info(
-            "resumed with %d trial jobs and %d results", progress.started, len(previous.results)
-        )
-        return previous
-
-    @staticmethod
-    def _best_of(previous: PreviousRun, optimize_mode: str) -> float | None:
-        values = [scalar_metric(result["value"]) for result in previous.results]
-        if not values:
-            return None
-        return (
-            min(values)
-            if OptimizeMode.parse(optimize_mode) is OptimizeMode.MINIMIZE
-            else max(values)
-        )
 
     def run(self) -> ExperimentResult:
         """Run to the end in a fresh event loop; see :meth:`arun`."""
@@ -239,64 +231,53 @@ class Experiment:
 
     async def arun(self) -> ExperimentResult:
         config = self.config
+        assert config.tuner is not None
         self._loop = asyncio.get_running_loop()
-        tuner = build_plugin(config.tuner, tuners.registry, "tuner")
-        assessor = self._assessor()
-        gpus = self._gpu_pool()
-        shared_dir = config.shared_storage.local_mount_point if config.shared_storage else None
-        if shared_dir is not None:
-            shared_dir.mkdir(parents=True, exist_ok=True)
-
-        if not self._resuming and (self.folder / DB_NAME).exists():
+        if not self._resuming and exists(self.folder):
             raise ConfigError(
                 f"experiment {self.id} exists in {self.folder}; `asyncnni resume {self.id}` goes on with it"
             )
-        # a search space the tuner refuses is a config error: say so before anything exists
+        # everything that can refuse the run does so before anything exists
+        tuner = build_plugin(config.tuner, tuners.registry, "tuner")
+        assessor = self._assessor()
+        service = self._service_class.from_config(config, self.folder)
+        shared_dir = config.shared_storage.local_mount_point if config.shared_storage else None
         driver = TunerDriver(tuner, shared_dir=shared_dir)
         await _setting_up(
             driver, "update_search_space", driver.update_search_space(config.search_space)
         )
+        self.observer.optimize_mode = optimize_mode_of(tuner, config.tuner)
+        if shared_dir is not None:
+            shared_dir.mkdir(parents=True, exist_ok=True)
         self.folder.mkdir(parents=True, exist_ok=True)
         handler = self._log_to_file()
-        store = Store(self.folder)
-        previous = self._take_over(store) if self._resuming else None
-        if previous is None:
-            store.create_experiment(
-                self.id, config.experiment_name, config_to_record(config), config.search_space
-            )
-        else:
-            await _setting_up(driver, "import_data", driver.import_data(previous.results))
-        service = LocalTrainingService(
-            config.trial_command,
-            config.trial_code_directory,
-            bin_dir=self.folder / "bin",
-            max_trial_duration=config.max_trial_duration,
-            gpus=gpus,
-        )
+        store = open_store(self.folder)
+        try:
+            ledger = await self._open(store, driver)
+        except BaseException:
+            store.close()
+            logging.getLogger("asyncnni").removeHandler(handler)
+            handler.close()
+            raise
         self._service = service
-        optimize_mode = (config.tuner.class_args or {}).get("optimize_mode", "maximize")
         self.dispatcher = dispatcher = Dispatcher(
-            tuner,
+            driver,
             store,
             address=transport.ipc_address(self.folder),
-            multi_phase=config.multi_phase,
-            async_mode=config.async_dispatcher,
-            max_parameters=config.max_trial_number if config.multi_phase else None,
+            ledger=ledger,
+            observer=self.observer,
             assessor=assessor,
             on_kill=service.kill,
             on_fatal=self._fail,
             on_exhausted=self._poke,
-            optimize_mode=optimize_mode,
             shared_dir=shared_dir,
-            first_parameter_id=previous.next_parameter_id if previous else 0,
-            issued=previous.counted_configurations if previous else 0,
-            best=self._best_of(previous, optimize_mode) if previous else None,
         )
-        # the dispatcher's own dict: the display sees a job wait as soon as it starts waiting
-        self.progress.waiting_on = dispatcher.waiting_on
+        if self.on_start is not None:
+            self.on_start(self)
         status = "DONE"
         try:
-            async with anyio.create_task_group() as tg:
+            async with service, anyio.create_task_group() as tg:
+                self._scope = tg.cancel_scope
                 await tg.start(dispatcher.serve)
                 if threading.current_thread() is threading.main_thread():
                     tg.start_soon(self._handle_signals)
@@ -305,7 +286,10 @@ class Experiment:
                 if deadline.cancelled_caught:
                     self.stop(DEADLINE)
                     await self._wait_for_running_trials()
-                await dispatcher.drain()
+                # the tuner hears the last results; after a stop, a tuner that blocks in its
+                # thread cannot hold the experiment for longer than STOP_GRACE
+                with anyio.move_on_after(STOP_GRACE if self._stop_reason else math.inf):
+                    await dispatcher.drain()
                 tg.cancel_scope.cancel()
             if self._error:
                 status = "ERROR"
@@ -316,47 +300,81 @@ class Experiment:
             raise
         finally:
             with anyio.CancelScope(shield=True):
+                dispatcher.close()
                 store.set_experiment_status(status, self._error or self._stop_reason, ended=True)
                 store.close()
                 logging.getLogger("asyncnni").removeHandler(handler)
                 handler.close()
-            self.progress.best = dispatcher.best
         return ExperimentResult(
-            self.id, self.folder, status, self._error or self._stop_reason, self.progress
+            self.id,
+            self.folder,
+            status,
+            self._error or self._stop_reason,
+            self.progress,
+            self.observer.best,
+        )
+
+    async def _open(self, store: Store, driver: TunerDriver) -> Ledger:
+        """Create the experiment's record, or take over a stored one (resume); the ledger
+        continues its ids and counts."""
+        config = self.config
+        ledger = Ledger(
+            multi_phase=config.multi_phase,
+            async_mode=config.async_dispatcher,
+            max_trial_jobs=config.max_trial_number,
+            max_configurations=config.max_configuration_number,
+        )
+        if not self._resuming:
+            store.create_experiment(
+                ExperimentRecord(
+                    self.id, config.experiment_name, config_to_record(config), config.search_space
+                )
+            )
+            store.commit()
+            return ledger
+        previous = PreviousRun.read(store)
+        await _setting_up(driver, "import_data", driver.import_data(previous.results))
+        store.reopen()
+        store.commit()
+        started = len(previous.trial_job_ids)
+        self.observer.resumed(previous.counts, started, previous.best(self.observer.optimize_mode))
+        log.info("resumed with %d trial jobs and %d results", started, len(previous.results))
+        return Ledger(
+            multi_phase=config.multi_phase,
+            async_mode=config.async_dispatcher,
+            max_trial_jobs=config.max_trial_number,
+            max_configurations=config.max_configuration_number,
+            next_parameter_id=previous.next_parameter_id,
+            jobs_started=started,
+            configurations=previous.counted_configurations,
+            known_job_ids=previous.trial_job_ids,
         )
 
     async def _launch_trials(
-        self, tg: Any, dispatcher: Dispatcher, service: LocalTrainingService
+        self, tg: Any, dispatcher: Dispatcher, service: TrainingService
     ) -> None:
         """Keep ``trial_concurrency`` trial jobs running until a stop rule says enough."""
-        config = self.config
+        concurrency = min(self.config.trial_concurrency, service.capacity or math.inf)
         while True:
             self._wake = anyio.Event()
-            if self._should_stop_launching(dispatcher):
+            if self._stop_reason or not dispatcher.ledger.can_start_job():
                 break
-            if self.progress.running < config.trial_concurrency:
+            if self.progress.running < concurrency:
                 self._start_job(tg, dispatcher, service)
                 continue
             await self._wake.wait()
         await self._wait_for_running_trials()
-
-    def _should_stop_launching(self, dispatcher: Dispatcher) -> bool:
-        limit = self.config.max_trial_number
-        # max_trial_number counts trial jobs; in multi-phase mode the dispatcher counts configurations
-        over_limit = (
-            limit is not None and not self.config.multi_phase and self.progress.started >= limit
-        )
-        return bool(self._stop_reason or dispatcher.exhausted or over_limit)
 
     async def _wait_for_running_trials(self) -> None:
         while self.progress.running:
             self._wake = anyio.Event()
             await self._wake.wait()
 
-    def _start_job(self, tg: Any, dispatcher: Dispatcher, service: LocalTrainingService) -> None:
-        sequence = self.progress.started
+    def _start_job(self, tg: Any, dispatcher: Dispatcher, service: TrainingService) -> None:
+        ledger = dispatcher.ledger
+        sequence = ledger.jobs_started
         trial_job_id = new_id(6)
-        while trial_job_id in dispatcher.jobs or trial_job_id in self._existing_job_ids:
+        while ledger.is_known_job(trial_job_id):
             trial_job_id = new_id(6)
         trial_dir = self.folder / "trials" / trial_job_id
         env = {
@@ -370,40 +388,26 @@ class Experiment:
         if self.config.shared_storage is not None:
             env["ASYNCNNI_SHARED_DIR"] = str(self.config.shared_storage.local_mount_point)
         dispatcher.register_job(trial_job_id, sequence, str(trial_dir))
-        self.progress.started += 1
-        self.progress.running += 1
         tg.start_soon(
             self._run_job, dispatcher, service, TrialJob(trial_job_id, sequence, trial_dir, env)
         )
 
     async def _run_job(
-        self, dispatcher: Dispatcher, service: LocalTrainingService, job: TrialJob
+        self, dispatcher: Dispatcher, service: TrainingService, job: TrialJob
     ) -> None:
         try:
             outcome = await service.run(job)
         except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                dispatcher.store.end_trial_job(
-                    job.trial_job_id, USER_CANCELED, None, "experiment stopped"
-                )
-                dispatcher.store.commit()
+            dispatcher.job_ended(
+                job.trial_job_id, TrialEvent.USER_CANCELED, None, "experiment stopped"
+            )
             raise
         dispatcher.job_ended(job.trial_job_id, outcome.event, outcome.exit_code, outcome.message)
-        self._count(outcome)
-        if outcome.event not in ("SUCCEEDED", USER_CANCELED):
+        if outcome.event not in (TrialEvent.SUCCEEDED, TrialEvent.USER_CANCELED):
             log.warning("trial %s %s: %s", job.trial_job_id, outcome.event, outcome.message)
         if self.on_trial_end is not None:
             self.on_trial_end(TrialSummary(job.trial_job_id, job.sequence, outcome))
         self._poke()
-
-    def _count(self, outcome: TrialExit) -> None:
-        progress = self.progress
-        progress.running -= 1
-        attribute = {"SUCCEEDED": "succeeded", "FAILED": "failed", "EARLY_STOPPED": "early_stopped"}
-        name = attribute.get(outcome.event, "canceled")
-        setattr(progress, name, getattr(progress, name) + 1)
-        if self.dispatcher is not None:
-            progress.best = self.dispatcher.best
 
     def _poke(self) -> None:
         """Wake the launcher: a trial ended, a limit was reached, or a stop was asked."""
@@ -417,14 +421,14 @@ class Experiment:
     async def _handle_signals(self) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
+                name = signal.Signals(signum).name
                 if self._stop_reason is None:
-                    log.warning(
-                        "%s: stopping the experiment (again to stop at once)",
-                        signal.Signals(signum).name,
-                    )
-                    self.stop(f"interrupted by {signal.Signals(signum).name}")
-                else:
-                    raise KeyboardInterrupt
+                    log.warning("%s: stopping the experiment (again to stop at once)", name)
+                    self.stop(f"interrupted by {name}")
+                else:  # at once: trials are terminated, the tuner is not waited for
+                    log.warning("%s again: stopping at once", name)
+                    assert self._scope is not None
+                    self._scope.cancel()
 
     def _assessor(self) -> Any:
         if self.config.assessor is None:
@@ -433,25 +437,6 @@ class Experiment:
         from .assessor import AssessorDriver
 
         return AssessorDriver(build_plugin(self.config.assessor, assessors.registry, "assessor"))
-
-    def _gpu_pool(self) -> GpuPool | None:
-        config = self.config
-        if config.trial_gpu_number <= 0:
-            return None
-        indices = config.training_service.gpu_indices
-        if indices is None:
-            visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
-            indices = [int(i) for i in visible.split(",") if i.strip().isdigit()]
-        if not indices:
-            raise ConfigError(
-                "trial_gpu_number > 0 needs training_service.gpu_indices (or CUDA_VISIBLE_DEVICES)"
-            )
-        try:
-            return GpuPool(
-                indices, config.training_service.max_trial_number_per_gpu, config.trial_gpu_number
-            )
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
 
     def _log_to_file(self) -> logging.Handler:
         handler = logging.FileHandler(self.folder / "experiment.log")

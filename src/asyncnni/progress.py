@@ -12,19 +12,19 @@ from .experiment import Experiment, ExperimentResult, Progress, TrialSummary
 
 
 def progress_line(
-    progress: Progress, max_trials: int | None, configurations: int | None = None
+    progress: Progress,
+    max_trials: int | None,
+    configurations: int | None = None,
+    max_configurations: int | None = None,
 ) -> Text:
-    """One status line. In multi-phase mode ``configurations`` (handed out so far) is what
-    max_trial_number counts, so the limit goes beside it rather than beside the trial jobs."""
-    done = progress.succeeded + progress.failed + progress.early_stopped + progress.canceled
+    """One status line. In multi-phase mode ``configurations`` (handed out so far) goes first,
+    beside max_configuration_number; trial jobs count against max_trial_number."""
+    done = progress.done
     line = Text()
-    if configurations is None:
-        line.append(f"trials {done}{f'/{max_trials}' if max_trials else ''} done", style="bold")
-    else:
-        line.append(
-            f"configurations {configurations}{f'/{max_trials}' if max_trials else ''}", style="bold"
-        )
-        line.append(f"  trial jobs {done} done")
+    if configurations is not None:
+        limit = f"/{max_configurations}" if max_configurations else ""
+        line.append(f"configurations {configurations}{limit}  ", style="bold")
+    line.append(f"trials {done}{f'/{max_trials}' if max_trials else ''} done", style="bold")
     line.append(f"  {progress.running} running  {progress.succeeded} succeeded  ")
     line.append(f"{progress.failed} failed", style="red" if progress.failed else "")
     if progress.early_stopped:
@@ -43,6 +43,7 @@ class ProgressView:
         self.experiment = experiment
         self.console = console
         self.max_trials = experiment.config.max_trial_number
+        self.max_configurations = experiment.config.max_configuration_number
         self._live = (
             Live(get_renderable=self._render, console=console, refresh_per_second=4, transient=True)
             if live and console.is_terminal
@@ -52,7 +53,12 @@ class ProgressView:
         experiment.on_trial_end = self._trial_ended
 
     def _render(self) -> Text:
-        return progress_line(self.experiment.progress, self.max_trials, self._configurations())
+        return self._line(self.experiment.progress)
+
+    def _line(self, progress: Progress) -> Text:
+        return progress_line(
+            progress, self.max_trials, self._configurations(), self.max_configurations
+        )
 
     def _configurations(self) -> int | None:
         dispatcher = self.experiment.dispatcher
@@ -96,7 +102,7 @@ class ProgressView:
         )
         if result.message:
             self.console.print(f"  {result.message}", highlight=False)
-        self.console.print(progress_line(result.progress, self.max_trials, self._configurations()))
+        self.console.print(self._line(result.progress))
         self.console.print(f"  files: {result.folder}", highlight=False)
         self.console.print(
             f"  results: asyncnni export {result.experiment_id} --format csv", highlight=False

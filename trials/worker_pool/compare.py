@@ -33,7 +33,9 @@ def configs_per_second(config: ExperimentConfig, label: str) -> float:
     seconds = time.perf_counter() - started
     if result.status != "DONE":
         raise SystemExit(f"{label}: experiment ended {result.status}: {result.message}")
-    configs = config.max_trial_number or 0
+    configs = (
+        config.max_configuration_number if config.multi_phase else config.max_trial_number
+    ) or 0
     rate = configs / seconds
     print(
         json.dumps(
@@ -52,12 +54,15 @@ def configs_per_second(config: ExperimentConfig, label: str) -> float:
 def compare(pool: int, single: int, workdir: Path) -> float:
     """The speed-up of the worker pool over one process per configuration."""
     base = dataclasses.replace(load_config(HERE / "exp.yaml"), experiment_working_directory=workdir)
-    pooled = configs_per_second(dataclasses.replace(base, max_trial_number=pool), "worker_pool")
+    pooled = configs_per_second(
+        dataclasses.replace(base, max_configuration_number=pool), "worker_pool"
+    )
     one_each = configs_per_second(
         dataclasses.replace(
             base,
             multi_phase=False,
             trial_command=f"{base.trial_command} --once",
+            max_configuration_number=None,
             max_trial_number=single,
         ),
         "process_per_config",

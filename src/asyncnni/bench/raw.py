@@ -18,7 +18,7 @@ import msgpack
 import zmq
 
 from .. import protocol, transport
-from ..dispatcher import MAX_BATCH
+from ..dispatcher.server import MAX_BATCH
 
 # the quickstart's space: the parameters every benchmark tuner hands out
 SEARCH_SPACE = {

@@ -22,7 +22,7 @@ import anyio
 
 from .. import transport
 from ..dispatcher import Dispatcher
-from ..store import Store
+from ..store import open_store
 from ..tuner import Tuner
 from ..tuners.random import RandomTuner
 from . import client
@@ -103,7 +103,7 @@ async def running_dispatcher(
     scenario: Scenario, transport_name: str, folder: Path
 ) -> AsyncIterator[Dispatcher]:
     """A dispatcher with a Random-style tuner and a fresh store, serving until the block ends."""
-    store = Store(folder / "store")
+    store = open_store(folder / "store")
     dispatcher = Dispatcher(
         scenario.make_tuner(),
         store,

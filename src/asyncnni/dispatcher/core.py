@@ -1,0 +1,452 @@
+"""Routing: each wire message to the ledger, the tuner and the store, and each answer back.
+
+This is the only place where tuners and training services meet. The parts it routes between
+each know one thing: the :class:`~.ledger.Ledger` (state, ids, limits), the
+:class:`~.server.SocketServer` (socket, group commit, outbox), the
+:class:`~.scheduling.TunerScheduler` (which task calls the tuner, in which order) and the
+:class:`~.observer.ExperimentObserver` (what the progress view and the dashboard show).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from .. import protocol
+from ..errors import NoMoreTrials, ProtocolError, UnknownParameterError
+from ..protocol import TrialEvent
+from ..store import Event, JobEnd, JobStart, Metric, ParameterSet, Store
+from ..tuner import TrialOutcome, TunerDriver
+from .ledger import Ask, JobState, Ledger, ParameterState, Repeat
+from .observer import ExperimentObserver
+from .scheduling import TunerScheduler, asking_job
+from .server import SocketServer
+
+log = logging.getLogger("asyncnni.dispatcher")
+
+PARAMETER_SOURCE = "algorithm"
+
+
+class Dispatcher:
+    """Routes wire messages between trial jobs, the tuner, the assessor and the store.
+
+    ``on_kill(trial_job_id, reason)`` is called when the assessor stops a trial;
+    ``on_fatal(message)`` when the tuner fails and the experiment cannot go on;
+    ``on_exhausted()`` once no more parameters will be handed out.
+    """
+
+    def __init__(
+        self,
+        tuner: object,
+        store: Store,
+        *,
+        address: str,
+        ledger: Ledger | None = None,
+        multi_phase: bool = False,
+        async_mode: bool = False,
+        max_configurations: int | None = None,
+        observer: ExperimentObserver | None = None,
+        assessor: Any = None,
+        on_kill: Callable[[str, str], None] | None = None,
+        on_fatal: Callable[[str], None] | None = None,
+        on_exhausted: Callable[[], None] | None = None,
+        shared_dir: Path | None = None,
+    ) -> None:
+        self.ledger = ledger or Ledger(
+            multi_phase=multi_phase, async_mode=async_mode, max_configurations=max_configurations
+        )
+        self.async_mode = self.ledger.async_mode
+        self.tuner = tuner if isinstance(tuner, TunerDriver) else TunerDriver(tuner)
+        self.tuner.attach(self.wait_for_result, shared_dir)
+        self.store = store
+        self.observer = observer or ExperimentObserver()
+        self.assessor = assessor
+        self.server = SocketServer(address, store, self._handle_batch)
+        self.scheduler = TunerScheduler(
+            async_mode=self.async_mode, on_flush=self.server.flush, on_error=self.server.fail
+        )
+        # the peer that may send TRIAL_END over the wire: a training service's agent elsewhere
+        self.service_identity = f"asyncnni-service-{secrets.token_hex(8)}".encode()
+        self._on_kill = on_kill or (lambda job, reason: None)
+        self._on_fatal = on_fatal or (lambda message: None)
+        self._on_exhausted = on_exhausted or (lambda: None)
+        self._told_exhausted = False
+        self._tg: TaskGroup | None = None
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def serve(
+        self, *, task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Bind, then route until cancelled. ``task_status.started`` gets the address."""
+        address = self.server.open()
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                self.scheduler.start(tg)
+                tg.start_soon(self.server.serve)
+                task_status.started(address)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.scheduler.close()
+            self.server.close()
+
+    def close(self) -> None:
+        """Store what was recorded after the dispatcher stopped serving (the ends of trial
+        jobs cancelled with it)."""
+        self.server.close()
+
+    @property
+    def address(self) -> str | None:
+        return self.server.address
+
+    @property
+    def exhausted(self) -> bool:
+        return self.ledger.exhausted
+
+    @property
+    def issued(self) -> int:
+        """Configurations handed out (with, in multi-phase mode, jobs that died before asking)."""
+        return self.ledger.configurations
+
+    @property
+    def waiting_on(self) -> dict[str, int]:
+        return self.observer.progress.waiting_on
+
+    def register_job(
+        self, trial_job_id: str, sequence: int | None = None, trial_dir: str = ""
+    ) -> None:
+        """A training service announces a trial job before it starts; it is recorded as
+        RUNNING. Raises ValueError for an id already used."""
+        self.ledger.register_job(trial_job_id)
+        number = self.ledger.jobs_started - 1 if sequence is None else sequence
+        self.server.record(JobStart(trial_job_id, number, trial_dir))
+        self.observer.job_started(trial_job_id)
+
+    async def drain(self) -> None:
+        """Return once every result and trial end received so far has reached the tuner (and
+        the assessor)."""
+        await self.scheduler.drain()
+
+    def stop_new_parameters(self) -> None:
+        """From now on every NEW_TRIAL is answered NO_MORE_TRIALS."""
+        self.ledger.exhausted = True
+        self._check_exhausted()
+
+    def cancel_generating(self) -> None:
+        """The experiment stops: every NEW_TRIAL the tuner still works on (a child waiting on
+        its parent, a plain tuner blocked in its thread) is cancelled and answered
+        NO_MORE_TRIALS, and so is every later one."""
+        self.scheduler.cancel_all()
+        self.stop_new_parameters()
+
+    def _check_exhausted(self) -> None:
+        if self.ledger.exhausted and not self._told_exhausted:
+            self._told_exhausted = True
+            self._on_exhausted()
+
+    # --- incoming messages ------------------------------------------------------------
+
+    def _handle_batch(self, batch: list[tuple[bytes, bytes]]) -> None:
+        for identity, frame in batch:
+            try:
+                message = protocol.decode(frame)
+                kind = message["kind"]
+                if kind == protocol.REPORT_METRIC:
+                    self._on_report(identity, message)
+                elif kind == protocol.NEW_TRIAL:
+                    self._on_new_trial(identity, message)
+                elif kind == protocol.TRIAL_END:
+                    self._on_trial_end(identity, message)
+                else:
+                    raise ProtocolError(protocol.E_KIND, f"{kind} is not sent to the dispatcher")
+            except ProtocolError as err:
+                log.warning("refused a message from %r: %s", identity, err)
+                self.server.send(
+                    identity, protocol.error(err.code, str(err), protocol.request_id(frame))
+                )
+
+    def _on_new_trial(self, identity: bytes, message: dict) -> None:
+        job = self.ledger.job_from(message["trial_job_id"], identity)
+        req = message["req"]
+        decision = self.ledger.new_trial(job, message["parameter_index"])
+        if type(decision) is Ask:
+            state = decision.state
+            self._check_exhausted()
+            self.scheduler.request(lambda: self._generate(identity, req, state))
+        elif type(decision) is Repeat:
+            self._answer_repeat(identity, req, job, decision)
+        else:
+            self._check_exhausted()
+            self.server.send(identity, protocol.no_more_trials(req))
+
+    def _answer_repeat(self, identity: bytes, req: int, job: JobState, repeat: Repeat) -> None:
+        state = repeat.state
+        if state is None:  # asked long ago and forgotten here: the store has it
+            stored = self.store.parameter_set(job.trial_job_id, repeat.index)
+            assert stored is not None, "a forgotten parameter set is stored"
+            self._send_parameters(
+                identity, req, stored.parameter_id, stored.parameter_index, stored.parameters
+            )
+        elif state.generated.is_set():
+            self._answer_parameters(identity, req, state)
+        else:  # a repeat while the tuner still thinks: answer when it is done
+            assert self._tg is not None
+            self._tg.start_soon(self._answer_when_generated, identity, req, state)
+
+    def _on_report(self, identity: bytes, message: dict) -> None:
+        job_id = message["trial_job_id"]
+        job = self.ledger.job_from(job_id, identity)
+        state = self.ledger.reported_on(job, message["parameter_id"])
+        raw = message["value"]
+        value = raw if type(raw) is float else protocol.metric_scalar(raw)  # validated by decode
+        # a repeat (a retry after a lost ACK) is acknowledged again but stored and seen once
+        if message["type"] == protocol.FINAL:
+            if self.ledger.final(state, value, raw):
+                self.server.record_metric(
+                    Metric(job_id, state.parameter_id, protocol.FINAL, 0, value, raw)
+                )
+                self.scheduler.feedback(lambda: self._deliver_result(state))
+        else:
+            sequence = message["sequence"]
+            if self.ledger.intermediate(state, sequence, value):
+                self.server.record_metric(
+                    Metric(job_id, state.parameter_id, protocol.PERIODICAL, sequence, value, raw)
+                )
+                self.observer.intermediate(job_id, state.parameter_id, value)
+                if self.assessor is not None:
+                    self.scheduler.feedback(lambda: self._assess(state))
+        self.server.send_after_commit(identity, protocol.ack(message["req"]))
+
+    def _on_trial_end(self, identity: bytes, message: dict) -> None:
+        if identity != self.service_identity:
+            raise ProtocolError(
+                protocol.E_NOT_ALLOWED,
+                "TRIAL_END is accepted only from the training service, not from a trial",
+            )
+        if message["trial_job_id"] not in self.ledger.jobs:
+            raise ProtocolError(
+                protocol.E_UNKNOWN_TRIAL, f"no running trial job {message['trial_job_id']!r}"
+            )
+        self.job_ended(message["trial_job_id"], message["event"], message["exit_code"])
+
+    # --- the tuner's side -------------------------------------------------------------
+
+    async def _generate(self, identity: bytes, req: int, state: ParameterState) -> None:
+        try:
+            params = None if self.scheduler.cancelled else await self._ask_tuner(state)
+            if params is not None:  # a value that cannot be sent or stored is the tuner's error
+                params = protocol.plain_values(params)
+        except anyio.get_cancelled_exc_class():
+            if self.scheduler.closing:
+                raise
+            params = None  # the experiment stopped while the tuner worked on it
+        except Exception as err:
+            self.ledger.dropped(state)
+            message = (
+                f"tuner {self.tuner.name}.generate_parameters({state.parameter_id}) failed: "
+                f"{type(err).__name__}: {err}"
+            )
+            log.exception(message)
+            self.server.send(identity, protocol.error(protocol.E_TUNER, message, req))
+            self._fatal(message)
+            return
+        if params is None:  # NoMoreTrials, or the experiment stopped meanwhile
+            self.ledger.dropped(state)
+            self.server.send(identity, protocol.no_more_trials(req))
+            return
+        state.parameters = params
+        self.server.record_parameter_set(
+            ParameterSet(
+                state.parameter_id, state.trial_job_id, state.index, params, PARAMETER_SOURCE
+            )
+        )
+        state.generated.set()
+        if state.ended:  # its job died while the tuner thought: nobody to answer
+            self.scheduler.feedback(
+                lambda: self._end_parameter(state, "its trial job ended before it started")
+            )
+        else:
+            self._answer_parameters(identity, req, state)
+        if self.async_mode:
+            self.server.flush_soon()
+
+    async def _ask_tuner(self, state: ParameterState) -> dict | None:
+        """The tuner's parameters for ``state``; None when it raised NoMoreTrials or when the
+        experiment stopped while it thought. In asynchronous mode the job's previous result
+        reaches the tuner before its next request does, as in serial mode."""
+        asking_job.set(state.trial_job_id)
+        try:
+            if state.previous_done is not None:
+                await state.previous_done.wait()
+                state.previous_done = None
+            params = await self.tuner.generate_parameters(
+                state.parameter_id, trial_job_id=state.trial_job_id, parameter_index=state.index
+            )
+        except NoMoreTrials:
+            self.stop_new_parameters()
+            return None
+        finally:
+            self.observer.waiting(state.trial_job_id, None)
+        return None if self.scheduler.cancelled else params
+
+    def _answer_parameters(self, identity: bytes, req: int, state: ParameterState) -> None:
+        assert state.parameters is not None
+        self._send_parameters(identity, req, state.parameter_id, state.index, state.parameters)
+
+    def _send_parameters(
+        self, identity: bytes, req: int, parameter_id: int, index: int, params: dict
+    ) -> None:
+        """Sent at once, before the commit of the parameter set's row: PARAMETERS promises no
+        durability (ACK does), and any report on it is committed with or after that row."""
+        message = protocol.parameters(req, parameter_id, index, params, PARAMETER_SOURCE)
+        self.server.send_frame(identity, protocol.encode(message))  # the flush checks input
+
+    async def _answer_when_generated(
+        self, identity: bytes, req: int, state: ParameterState
+    ) -> None:
+        await state.generated.wait()
+        if state.parameters is None:
+            self.server.send(identity, protocol.no_more_trials(req))
+        else:
+            self._answer_parameters(identity, req, state)
+            self.server.flush_soon()
+
+    async def _deliver_result(self, state: ParameterState) -> None:
+        assert state.final_value is not None and state.parameters is not None
+        self.observer.result(
+            state.trial_job_id, state.parameter_id, state.final_value, state.parameters
+        )
+        try:
+            await self.tuner.receive_trial_result(
+                state.parameter_id,
+                state.parameters,
+                state.final_value,
+                trial_job_id=state.trial_job_id,
+                parameter_index=state.index,
+                metric=state.final_metric,
+            )
+        except Exception as err:
+            self._tuner_failed(f"receive_trial_result({state.parameter_id})", err)
+        finally:  # waiters wake only after the tuner has seen the result
+            self.ledger.delivered(state)
+
+    async def _assess(self, state: ParameterState) -> None:
+        if state.trial_job_id not in self.ledger.jobs or state.final_value is not None:
+            return
+        history = list(state.history)
+        try:
+            verdict = await self.assessor.assess_trial(
+                state.trial_job_id, history, parameter_id=state.parameter_id
+            )
+        except Exception as err:
+            log.exception("assessor failed on trial %s: %s", state.trial_job_id, err)
+            return
+        if not getattr(verdict, "value", verdict):
+            reason = f"assessor stopped it after {len(history)} intermediate results"
+            self.server.record(Event("ASSESSOR_KILL", state.trial_job_id, reason))
+            self._on_kill(state.trial_job_id, reason)
+
+    def job_ended(
+        self, trial_job_id: str, event: str, exit_code: int | None, message: str | None = None
+    ) -> None:
+        """A trial job's process ended. Its parameter sets without a final result end as
+        failed: the tuner hears ``trial_end(success=False)`` and waiters wake."""
+        job = self.ledger.job_ended(trial_job_id)
+        if job is None:
+            return
+        event = TrialEvent(event)
+        self._check_exhausted()
+        self.server.record(JobEnd(trial_job_id, event, exit_code, message))
+        self.observer.job_ended(trial_job_id, event, message)
+        self.scheduler.feedback(lambda: self._end_job(job, event, exit_code, message))
+
+    async def _end_job(
+        self, job: JobState, event: TrialEvent, exit_code: int | None, message: str | None
+    ) -> None:
+        finished, states = self.ledger.settled(job)
+        for parameter_id, index in finished:  # their results reached the tuner already
+            await self._trial_end(job.trial_job_id, parameter_id, index, True)
+        reason = f"trial job {job.trial_job_id} ended {event}" + (
+            f" (exit code {exit_code})" if exit_code not in (None, 0) else ""
+        )
+        for state in states:
+            if not state.generated.is_set():
+                state.ended = True  # _generate ends it when the tuner answers
+                continue
+            if state.final_value is None and state is not states[-1]:
+                log.warning(
+                    "trial job %s: parameter id %d got no final result before the next "
+                    "get_next_parameter(); it counts as failed",
+                    job.trial_job_id,
+                    state.parameter_id,
+                )
+            await self._end_parameter(state, reason + (f": {message}" if message else ""))
+        if self.assessor is not None:
+            try:
+                await self.assessor.trial_end(job.trial_job_id, event == TrialEvent.SUCCEEDED)
+            except Exception as err:
+                log.exception("assessor.trial_end(%s) failed: %s", job.trial_job_id, err)
+
+    async def _end_parameter(self, state: ParameterState, reason: str) -> None:
+        try:
+            success = state.final_value is not None
+            await self._trial_end(state.trial_job_id, state.parameter_id, state.index, success)
+        finally:
+            state.resolve(TrialOutcome(state.parameter_id, False, reason=reason))
+            self.ledger.forget(state)
+
+    async def _trial_end(
+        self, trial_job_id: str, parameter_id: int, index: int, success: bool
+    ) -> None:
+        try:
+            await self.tuner.trial_end(
+                parameter_id, success, trial_job_id=trial_job_id, parameter_index=index
+            )
+        except Exception as err:
+            self._tuner_failed(f"trial_end({parameter_id})", err)
+
+    def _tuner_failed(self, call: str, err: Exception) -> None:
+        message = f"tuner {self.tuner.name}.{call} failed: {type(err).__name__}: {err}"
+        log.error(message, exc_info=err)
+        self._fatal(message)
+
+    def _fatal(self, message: str) -> None:
+        self.server.record(Event("TUNER_ERROR", None, message))
+        self.stop_new_parameters()
+        self._on_fatal(message)
+
+    # --- parameter events -------------------------------------------------------------
+
+    async def wait_for_result(self, parameter_id: int) -> TrialOutcome:
+        """The outcome of ``parameter_id`` once its result reached the tuner, or once its job
+        ended without one; at once for one that is long settled (read from the store).
+        Unknown ids raise UnknownParameterError at once."""
+        state = self.ledger.parameters.get(parameter_id)
+        if state is None:
+            if not self.ledger.issued_before(parameter_id):
+                raise UnknownParameterError(
+                    f"wait_for_result({parameter_id}): parameter id {parameter_id} was never "
+                    f"handed out (ids so far: 0..{self.ledger.next_parameter_id - 1})"
+                )
+            return self._settled_outcome(parameter_id)
+        job = asking_job.get()
+        if job is not None and not state.done.is_set():
+            self.observer.waiting(job, parameter_id)
+        await state.done.wait()
+        assert state.outcome is not None
+        return state.outcome
+
+    def _settled_outcome(self, parameter_id: int) -> TrialOutcome:
+        failure = self.ledger.failures.get(parameter_id)
+        metric = None if failure is not None else self.store.final_metric(parameter_id)
+        if metric is None:
+            reason = failure or "it ended without a final result"
+            return TrialOutcome(parameter_id, False, reason=reason)
+        return TrialOutcome(parameter_id, True, metric.value, metric.raw)

@@ -1,0 +1,174 @@
+"""The socket server: one ROUTER endpoint, bursts of messages, group commit, the outbox.
+
+The socket's reader callback receives and handles a whole burst itself (no task wake-up per
+burst). Records the burst produced are stored in one transaction; answers that promise
+durability (ACK) wait in the outbox until that commit, everything else goes out at once.
+ZeroMQ signals its FD edge-like, so after every send the server looks for input again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import anyio
+
+from .. import protocol, transport
+from ..store import Event, JobEnd, JobStart, Metric, ParameterSet, Store
+
+log = logging.getLogger("asyncnni.dispatcher")
+
+MAX_BATCH = 1024  # frames handled per commit; bounds the latency one burst adds
+
+Handler = Callable[[list[tuple[bytes, bytes]]], None]
+
+
+class SocketServer:
+    """Owns the endpoint, the records of the current burst and the answers that wait for
+    their commit. ``flush`` is the one place that commits while the dispatcher runs."""
+
+    def __init__(self, address: str, store: Store, handle: Handler) -> None:
+        self.bind_address = address
+        self.address: str | None = None
+        self.store = store
+        self._handle = handle
+        self._endpoint: transport.RouterEndpoint | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._outbox: list[tuple[bytes, bytes]] = []
+        self._parameter_sets: list[ParameterSet] = []
+        self._metrics: list[Metric] = []
+        self._other: list[JobStart | JobEnd | Event] = []  # in order: a job starts, then ends
+        self._burst_scheduled = False
+        self._flush_scheduled = False
+        self._failed = anyio.Event()
+        self._failure: Exception | None = None
+
+    # --- records ----------------------------------------------------------------------
+
+    def record_parameter_set(self, record: ParameterSet) -> None:
+        self._parameter_sets.append(record)
+
+    def record_metric(self, record: Metric) -> None:
+        self._metrics.append(record)
+
+    def record(self, record: JobStart | JobEnd | Event) -> None:
+        """A record outside the hot path; it is committed at the next flush (soon)."""
+        self._other.append(record)
+        self.flush_soon()
+
+    # --- answers ----------------------------------------------------------------------
+
+    def send(self, identity: bytes, message: dict) -> None:
+        """Send at once (promises no durability)."""
+        self.send_frame(identity, protocol.encode(message))
+        self.check_readable()
+
+    def send_frame(self, identity: bytes, frame: bytes) -> None:
+        if self._endpoint is None:  # closed: the peers are being stopped
+            return
+        try:
+            self._endpoint.send(identity, frame)
+        except transport.PeerGone:
+            log.debug("peer %r is gone; an answer to it was dropped", identity)
+        except Exception as err:  # a full queue or a closing socket: say so, keep serving
+            log.error("could not send to %r: %s", identity, err)
+
+    def send_after_commit(self, identity: bytes, message: dict) -> None:
+        self._outbox.append((identity, protocol.encode(message)))
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def open(self) -> str:
+        self._endpoint = transport.RouterEndpoint(self.bind_address)
+        self.address = self._endpoint.address
+        self._loop = asyncio.get_running_loop()
+        return self.address
+
+    async def serve(self) -> None:
+        """Own the reader callback until cancelled; an error in it is raised here, so it
+        ends the dispatcher like any task's."""
+        loop, fd = self._loop, self._endpoint.fd  # type: ignore[union-attr]
+        loop.add_reader(fd, self._receive_burst)  # type: ignore[union-attr]
+        try:
+            self.check_readable()  # input may have arrived before the reader was added
+            await self._failed.wait()
+            assert self._failure is not None
+            raise self._failure
+        finally:
+            loop.remove_reader(fd)  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        """Close the socket (once) and commit what is recorded; may be called again to
+        commit what was recorded since."""
+        if self._endpoint is not None:
+            self._endpoint.close()
+            self._endpoint = None
+        self._store_records()
+        self.store.commit()
+
+    def check_readable(self) -> None:
+        if not self._burst_scheduled and self._endpoint is not None and self._endpoint.has_input():
+            self._burst_scheduled = True
+            self._loop.call_soon(self._receive_burst)  # type: ignore[union-attr]
+
+    def fail(self, err: BaseException) -> None:
+        """End the dispatcher with ``err`` (an unexpected error in one of its tasks)."""
+        if self._failure is None:
+            self._failure = err if isinstance(err, Exception) else RuntimeError(repr(err))
+            self._failed.set()
+
+    def _receive_burst(self) -> None:
+        """Handle up to MAX_BATCH waiting messages, commit once, send the answers; if more
+        wait, come back after the tasks that are ready (fairness to tuner tasks)."""
+        self._burst_scheduled = False
+        try:
+            batch, dropped = self._endpoint.receive(MAX_BATCH)  # type: ignore[union-attr]
+            if dropped:
+                log.warning("dropped %d message(s) of more than one frame", dropped)
+            if batch:
+                self._handle(batch)
+                self.flush()
+            self.check_readable()
+        except Exception as err:
+            self.fail(err)
+
+    def _store_records(self) -> None:
+        store = self.store
+        if self._other:
+            for record in self._other:
+                if type(record) is JobStart:
+                    store.add_job_start(record)
+                elif type(record) is JobEnd:
+                    store.add_job_end(record)
+                else:
+                    store.add_event(record)  # type: ignore[arg-type]
+            self._other = []
+        if self._parameter_sets:
+            store.add_parameter_sets(self._parameter_sets)
+            self._parameter_sets = []
+        if self._metrics:
+            store.add_metrics(self._metrics)
+            self._metrics = []
+
+    def flush(self) -> None:
+        """Store what the last burst brought, commit, then send every answer that waited for
+        the commit; every burst of work ends here, so here input that arrived during its
+        sends is noticed."""
+        self._store_records()
+        self.store.commit()
+        outbox, self._outbox = self._outbox, []
+        for identity, frame in outbox:
+            self.send_frame(identity, frame)
+        self.check_readable()
+
+    def flush_soon(self) -> None:
+        """Flush once the tasks ready in this loop iteration have run: many tuner tasks that
+        finish together share one commit."""
+        if not self._flush_scheduled and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._flush_scheduled = False
+        self.flush()
