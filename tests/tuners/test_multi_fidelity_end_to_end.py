@@ -24,7 +24,7 @@ def run(tmp_path: Path, tuner: dict, n: int, **overrides) -> tuple[Experiment, l
         search_space=XY,
         trial_command="python budget_trial.py",
         trial_code_directory=str(HERE),
-        max_trial_number=n,
+        max_configuration_number=n,
         multi_phase=True,
         tuner=tuner,
         **overrides,
