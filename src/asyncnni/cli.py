@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -52,6 +56,10 @@ def run(
         str | None, typer.Option("--id", help="Experiment id (default: random).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    port: Annotated[
+        int | None, typer.Option(help="Serve the dashboard on this port while it runs.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="The dashboard's address.")] = "127.0.0.1",
 ) -> None:
     """Run an experiment to its end. Exit code 0 when it ran, 1 when it ended in error."""
     from .experiment import Experiment
@@ -60,7 +68,59 @@ def run(
         experiment = Experiment.from_yaml(config, experiment_id=experiment_id)
     except AsyncNNIError as err:
         raise _fail(str(err)) from None
-    _run_to_end(experiment, quiet)
+    with _dashboard(experiment.folder, host, port):
+        _run_to_end(experiment, quiet)
+
+
+@contextlib.contextmanager
+def _dashboard(folder: Path, host: str, port: int | None) -> Iterator[None]:
+    """The dashboard as a child process while the experiment runs (its own interpreter, so
+    it never competes with the dispatcher for the GIL); it ends with us."""
+    if port is None:
+        yield
+        return
+    _require_web()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "asyncnni.web", str(folder), host, str(port), str(os.getpid())]
+    )
+    try:
+        yield
+    finally:
+        child.terminate()
+        try:
+            child.wait(5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _require_web() -> None:
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise _fail("the dashboard needs the web extra: pip install 'asyncnni[web]'") from None
+
+
+@app.command()
+def view(
+    experiment_id: Annotated[str, typer.Argument(help="The experiment id (see `asyncnni list`).")],
+    port: Annotated[int, typer.Option(help="The dashboard's port (0: any free one).")] = 8080,
+    host: Annotated[str, typer.Option(help="The dashboard's address.")] = "127.0.0.1",
+    working_dir: Annotated[Path | None, typer.Option(help="Where experiments live.")] = None,
+) -> None:
+    """Serve the dashboard of a stored experiment, finished or still running (read-only)."""
+    from .config import default_working_directory as working_directory
+
+    _require_web()
+    from .web.server import serve
+
+    folder = (working_dir or working_directory()) / experiment_id
+    try:
+        serve(folder, host, port)
+    except (LookupError, OSError) as err:
+        raise _fail(str(err)) from None
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()
