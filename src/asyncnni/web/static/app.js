@@ -74,7 +74,7 @@ async function overview() {
   });
   chart(document.getElementById("finals-chart"), {
     tooltip: { trigger: "item", formatter: (p) => (p.seriesIndex === 0 ? `parameter set ${p.data[2]}: ${num(p.data[1])}` : `best so far: ${num(p.data[1])}`) },
-    legend: { data: ["final metric", "best so far"] },
+    legend: { data: ["final metric", "best so far"], top: 0 },
     grid: { left: 60, right: 20, top: 36, bottom: 40 },
     xAxis: { type: "time" },
     yAxis: { type: "value", scale: true },

@@ -1,0 +1,188 @@
+"""The dashboard's two figures (see benchmarks/README.md):
+
+- ``dashboard_trials_page``: a store of ``--results`` final results (one trial job and one
+  parameter set each, three intermediate results each), served by `python -m asyncnni.web`;
+  wall time of GET /api/trials (a page of 50) for each sort, filter and search, first
+  (uncached ordering) and paged on; after the dashboard has loaded the store.
+- ``dashboard_ingestion``: configurations per second of a multi-phase experiment (8 workers,
+  get + final report each, Random tuner) without a dashboard, and with one plus a client
+  that, like an open trials page, refetches the overview and a sorted page at every change
+  event; runs alternate, the median of ``--repeat`` each is reported.
+
+    python benchmarks/dashboard.py --results 100000 --configs 20000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from _common import SEARCH_SPACE, TRIALS, report, sizes
+
+from asyncnni.experiment import Experiment
+from asyncnni.store import Store, metric_row, parameter_row
+
+QUERIES = [
+    "sort=sequence",
+    "sort=sequence&page=1000",
+    "sort=metric&order=desc",
+    "sort=metric&order=desc&page=500",
+    "sort=param:lr",
+    "sort=duration&status=FAILED",
+    "sort=metric&q=%22opt%22%3A%20%22a%22",
+]
+
+
+def fill(folder: Path, results: int) -> None:
+    store = Store(folder)
+    store.create_experiment("bench", "dashboard", {"tuner": {"name": "Random"}}, {})
+    rng = random.Random(0)
+    for i in range(results):
+        job = f"j{i:07d}"
+        store.add_trial_job(job, i, str(folder / "trials" / job))
+        x = rng.random()
+        params = {"x": x, "lr": rng.random(), "opt": rng.choice("abc")}
+        store.add_parameters([parameter_row(i, job, 0, params, "algorithm")])
+        rows = [metric_row(job, i, "PERIODICAL", k, x * k, x * k) for k in range(3)]
+        store.add_metrics(rows + [metric_row(job, i, "FINAL", 0, x, x)])
+        store.end_trial_job(job, "FAILED" if i % 10 == 0 else "SUCCEEDED", 0, None)
+        if i % 10_000 == 0:
+            store.commit()
+    store.close()
+
+
+def dashboard(folder: Path, *parent: str) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asyncnni.web", str(folder), "127.0.0.1", "0", *parent],
+        stdout=subprocess.DEVNULL,
+    )
+    address = folder / "dashboard.json"
+    deadline = time.monotonic() + 600
+    while not address.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the dashboard did not start")
+        time.sleep(0.05)
+    return process, json.loads(address.read_text())["url"]
+
+
+def fetch_ms(url: str) -> float:
+    start = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=60) as response:
+        response.read()
+    return (time.perf_counter() - start) * 1000
+
+
+def trials_page(results: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="asyncnni-bench-") as tmp:
+        folder = Path(tmp)
+        fill(folder, results)
+        process, url = dashboard(folder)
+        try:
+            first = {q: round(fetch_ms(f"{url}/api/trials?size=50&{q}"), 1) for q in QUERIES}
+            again = [fetch_ms(f"{url}/api/trials?size=50&{q}") for q in QUERIES for _ in range(3)]
+        finally:
+            process.terminate()
+            process.wait()
+    report(
+        "dashboard_trials_page",
+        results=results,
+        first_ms=first,
+        first_max_ms=max(first.values()),
+        repeated_p50_ms=round(statistics.median(again), 1),
+        target_ms=200,
+    )
+
+
+def client(url: str, stop: threading.Event, counter: list[int]) -> None:
+    """An open page: at every change event, the overview and a page sorted by metric."""
+    with urllib.request.urlopen(f"{url}/api/events", timeout=600) as events:
+        for line in events:
+            if stop.is_set():
+                return
+            if line.startswith(b"event: change"):
+                fetch_ms(f"{url}/api/overview")
+                fetch_ms(f"{url}/api/trials?sort=metric&order=desc&size=50")
+                counter[0] += 1
+
+
+def ingest(configs: int, with_dashboard: bool) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory(prefix="asyncnni-bench-") as tmp:
+        experiment = Experiment(
+            {
+                "search_space": SEARCH_SPACE,
+                "trial_command": "python config_loop.py",
+                "trial_code_directory": str(TRIALS),
+                "tuner": {"name": "Random", "class_args": {"seed": 0}},
+                "training_service": {"platform": "local"},
+                "experiment_working_directory": tmp,
+                "multi_phase": True,
+                "max_trial_number": configs,
+                "trial_concurrency": 8,
+            }
+        )
+        stop, refreshes, watcher = threading.Event(), [0], None
+        process = None
+        if with_dashboard:
+            experiment.folder.mkdir(parents=True)
+
+            def attach() -> None:
+                nonlocal process
+                process, url = dashboard(experiment.folder, str(os.getpid()))
+                client(url, stop, refreshes)
+
+            watcher = threading.Thread(target=attach, daemon=True)
+            watcher.start()
+        start = time.perf_counter()
+        result = experiment.run()
+        wall = time.perf_counter() - start
+        stop.set()
+        if process is not None:
+            process.terminate()
+            process.wait()
+        if result.status != "DONE":
+            raise SystemExit(f"experiment ended {result.status}: {result.message}")
+        return configs / wall, refreshes[0]
+
+
+def ingestion(configs: int, repeat: int) -> None:
+    without, with_, refreshes = [], [], []
+    for _ in range(repeat):
+        without.append(ingest(configs, False)[0])
+        rate, count = ingest(configs, True)
+        with_.append(rate)
+        refreshes.append(count)
+    base, dash = statistics.median(without), statistics.median(with_)
+    report(
+        "dashboard_ingestion",
+        configs=configs,
+        workers=8,
+        without_dashboard_configs_per_s=round(base, 1),
+        with_dashboard_configs_per_s=round(dash, 1),
+        ratio=round(dash / base, 3),
+        client_refreshes=refreshes,
+        runs=repeat,
+    )
+
+
+def main() -> None:
+    args = sizes(
+        __doc__,
+        results=(100_000, "stored final results"),
+        configs=(20_000, "configurations per ingestion run"),
+        repeat=(3, "ingestion runs with and without"),
+    )
+    trials_page(args.results)
+    ingestion(args.configs, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
