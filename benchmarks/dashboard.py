@@ -29,7 +29,14 @@ from pathlib import Path
 from _common import SEARCH_SPACE, TRIALS, report, sizes
 
 from asyncnni.experiment import Experiment
-from asyncnni.store import Store, metric_row, parameter_row
+from asyncnni.store import (
+    ExperimentRecord,
+    JobEnd,
+    JobStart,
+    Metric,
+    ParameterSet,
+    open_store,
+)
 
 QUERIES = [
     "sort=sequence",
@@ -43,20 +50,23 @@ QUERIES = [
 
 
 def fill(folder: Path, results: int) -> None:
-    store = Store(folder)
-    store.create_experiment("bench", "dashboard", {"tuner": {"name": "Random"}}, {})
+    store = open_store(folder)
+    store.create_experiment(
+        ExperimentRecord("bench", "dashboard", {"tuner": {"name": "Random"}}, {})
+    )
     rng = random.Random(0)
     for i in range(results):
         job = f"j{i:07d}"
-        store.add_trial_job(job, i, str(folder / "trials" / job))
+        store.add_job_start(JobStart(job, i, str(folder / "trials" / job)))
         x = rng.random()
         params = {"x": x, "lr": rng.random(), "opt": rng.choice("abc")}
-        store.add_parameters([parameter_row(i, job, 0, params, "algorithm")])
-        rows = [metric_row(job, i, "PERIODICAL", k, x * k, x * k) for k in range(3)]
-        store.add_metrics(rows + [metric_row(job, i, "FINAL", 0, x, x)])
-        store.end_trial_job(job, "FAILED" if i % 10 == 0 else "SUCCEEDED", 0, None)
+        store.add_parameter_sets([ParameterSet(i, job, 0, params, "algorithm")])
+        reports = [Metric(job, i, "PERIODICAL", k, x * k, x * k) for k in range(3)]
+        store.add_metrics(reports + [Metric(job, i, "FINAL", 0, x, x)])
+        store.add_job_end(JobEnd(job, "FAILED" if i % 10 == 0 else "SUCCEEDED", 0, None))
         if i % 10_000 == 0:
             store.commit()
+    store.commit()
     store.close()
 
 

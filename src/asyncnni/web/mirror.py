@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DB_NAME = "experiment.db"  # the store's file name (store.DB_NAME); the web layer reads it only
+from ..store import DB_NAME
+
 _JOB_COLUMNS = (
     "rowid, trial_job_id, sequence, status, trial_dir, start_time, end_time, exit_code, message"
 )

@@ -13,8 +13,8 @@ from pathlib import Path
 import anyio
 import uvicorn
 
+from ..store import DB_NAME
 from .app import create_app
-from .mirror import DB_NAME
 
 ADDRESS_FILE = "dashboard.json"
 
