@@ -157,6 +157,8 @@ def _run_to_end(experiment, quiet: bool) -> None:  # noqa: ANN001 - Experiment l
 
     def announce(started) -> None:  # noqa: ANN001 - once nothing can refuse the run any more
         console.print(f"experiment [bold]{started.id}[/] in {started.folder}", highlight=False)
+        if started.address and started.address.startswith("tcp://"):
+            console.print(f"dispatcher at {started.address}", highlight=False)
 
     experiment.on_start = announce
     view = ProgressView(experiment, console, live=not quiet)

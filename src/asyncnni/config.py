@@ -33,6 +33,7 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 from .errors import ConfigError, SearchSpaceError
 
 __all__ = [
+    "DispatcherConfig",
     "ExperimentConfig",
     "PluginConfig",
     "SharedStorageConfig",
@@ -67,6 +68,11 @@ class TrainingServiceConfig:
     gpu_indices: list[int] | None = None
     max_trial_number_per_gpu: int = 1
     use_active_gpu: bool = False
+    # platform ray: the cluster (None: a local Ray for the run), each task's resources
+    # (cpu, gpu, memory, custom names -> amounts) and Ray's job-level runtime_env
+    address: str | None = None
+    resources_per_trial: dict[str, float] | None = None
+    runtime_env: dict | None = None
 
 
 @dataclass
@@ -87,6 +93,18 @@ class SharedStorageConfig:
     storage_account_key: str | None = None
     container_name: str | None = None
     resource_group_name: str | None = None
+
+
+@dataclass
+class DispatcherConfig:
+    """Where the dispatcher listens. ``bind`` None: an ipc socket in the experiment folder.
+    A ``tcp://HOST:PORT`` bind (port 0: any free one) is a CURVE server unless ``insecure``
+    (allowed on a loopback host only); ``advertise`` is the address trials are told to
+    connect to (default: the bind's, with this machine's name for a wildcard host)."""
+
+    bind: str | None = None
+    advertise: str | None = None
+    insecure: bool = False
 
 
 def default_working_directory() -> Path:
@@ -120,6 +138,7 @@ class ExperimentConfig:
     advisor: PluginConfig | None = None
     training_service: TrainingServiceConfig = field(default_factory=TrainingServiceConfig)
     shared_storage: SharedStorageConfig | None = None
+    dispatcher: DispatcherConfig = field(default_factory=DispatcherConfig)
     multi_phase: bool = False
     async_dispatcher: bool = False
     log_level: str = "info"
@@ -460,6 +479,7 @@ _EXPERIMENT_KEYS = (
     "advisor",
     "training_service",
     "shared_storage",
+    "dispatcher",
     "multi_phase",
     "async_dispatcher",
     "log_level",
@@ -510,6 +530,7 @@ def _experiment(root: _Node) -> ExperimentConfig:
         "trial_gpu_number": lambda n: _int(n, 0),
         "experiment_working_directory": _path,
         "training_service": _training_service,
+        "dispatcher": _dispatcher,
         "multi_phase": _bool,
         "async_dispatcher": _bool,
         "log_level": lambda n: _str(n, _LOG_LEVELS),
@@ -697,7 +718,28 @@ def _training_service(node: _Node) -> TrainingServiceConfig:
         config.max_trial_number_per_gpu = _int(found["max_trial_number_per_gpu"], 1)
     if "use_active_gpu" in found:
         config.use_active_gpu = _bool(found["use_active_gpu"])
+    config.address = _optional(found, "address", _str)
+    config.resources_per_trial = _optional(found, "resources_per_trial", _resources)
+    if "runtime_env" in found:
+        if not isinstance(found["runtime_env"].value, Mapping):
+            raise found["runtime_env"].fail("must be a map (Ray's runtime_env)")
+        config.runtime_env = _plain(found["runtime_env"].value)
     return config
+
+
+def _resources(node: _Node) -> dict[str, float]:
+    """Ray task resources: names to non-negative amounts."""
+    if not isinstance(node.value, Mapping):
+        raise node.fail(f"must be a map such as {{cpu: 2, gpu: 1}}, not {_describe(node.value)}")
+    resources = {}
+    for key, key_pos, child in node.entries():
+        amount = child.value
+        if not isinstance(key, str) or isinstance(amount, bool | ScalarBoolean):
+            raise node.ctx.error(key_pos, child.path, "must be a resource name and an amount")
+        if not isinstance(amount, int | float) or not math.isfinite(amount) or amount < 0:
+            raise child.fail(f"must be a non-negative number, not {_describe(amount)}")
+        resources[key] = _plain(amount)
+    return resources
 
 
 def _gpu_indices(node: _Node) -> list[int]:
@@ -717,6 +759,61 @@ def _gpu_indices(node: _Node) -> list[int]:
     if len(set(indices)) != len(indices):
         raise node.fail(f"GPU indices repeat: {indices}")
     return indices
+
+
+_TCP_ADDRESS = re.compile(r"tcp://(\[[0-9a-fA-F:.]+\]|[*]|[A-Za-z0-9_.-]+)(?::([0-9]+|[*]))?")
+
+
+def _address(node: _Node, port_required: bool) -> tuple[str, str | None]:
+    """An ``ipc://PATH`` or ``tcp://HOST:PORT`` address, and its tcp host (None for ipc)."""
+    value = _str(node)
+    if value.startswith("ipc://") and len(value) > len("ipc://"):
+        return value, None
+    match = _TCP_ADDRESS.fullmatch(value)
+    if match is None or (port_required and match[2] is None):
+        raise node.fail(
+            f"{value!r} is not an address; write tcp://HOST:PORT (port 0: any free port) or ipc://PATH"
+        )
+    if match[2] not in (None, "*") and int(match[2]) > 65535:
+        raise node.fail(f"port {match[2]} is out of range (0-65535)")
+    return value, match[1].strip("[]")
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _dispatcher(node: _Node) -> DispatcherConfig:
+    found = _entries(node, ("bind", "advertise", "insecure"))
+    config = DispatcherConfig()
+    host = None
+    if "bind" in found:
+        config.bind, host = _address(found["bind"], port_required=True)
+    if "advertise" in found:
+        if host is None:
+            raise found["advertise"].fail("advertise needs a tcp:// bind (ipc is for this machine)")
+        config.advertise, advertised_host = _address(found["advertise"], port_required=False)
+        if advertised_host is None or advertised_host == "*":
+            raise found["advertise"].fail(
+                "must be tcp://HOST[:PORT], the address trials connect to"
+            )
+    if "insecure" in found:
+        config.insecure = _bool(found["insecure"])
+        if config.insecure and host is not None and not is_loopback(host):
+            raise found["insecure"].fail(
+                f"insecure: true (no CURVE) is allowed on a loopback bind only, not on "
+                f"{config.bind!r}: on any other address anyone who reaches the port could "
+                f"send results and read parameters"
+            )
+    return config
 
 
 _SHARED_STORAGE_STRINGS = (

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import logging
 import math
-import os
 import secrets
 import signal
 import string
@@ -18,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from . import training, transport, tuners
+from . import auth, training, transport, tuners
 from .config import (
     ExperimentConfig,
     PluginConfig,
@@ -174,6 +173,8 @@ class Experiment:
         self._service: TrainingService | None = None
         self._scope: anyio.CancelScope | None = None
         self.dispatcher: Dispatcher | None = None
+        self.address: str | None = None  # the dispatcher's, as trials are told it
+        self._auth: str | None = None
         self._resuming = False
 
     @property
@@ -260,10 +261,12 @@ class Experiment:
             handler.close()
             raise
         self._service = service
+        bind, curve, self._auth = self._listen_on(service)
         self.dispatcher = dispatcher = Dispatcher(
             driver,
             store,
-            address=transport.ipc_address(self.folder),
+            address=bind,
+            curve=curve,
             ledger=ledger,
             observer=self.observer,
             assessor=assessor,
@@ -272,13 +275,15 @@ class Experiment:
             on_exhausted=self._poke,
             shared_dir=shared_dir,
         )
-        if self.on_start is not None:
-            self.on_start(self)
         status = "DONE"
         try:
             async with service, anyio.create_task_group() as tg:
                 self._scope = tg.cancel_scope
-                await tg.start(dispatcher.serve)
+                bound = await tg.start(dispatcher.serve)
+                self.address = transport.advertised(bound, config.dispatcher.advertise)
+                log.info("dispatcher listening on %s; trials connect to %s", bound, self.address)
+                if self.on_start is not None:
+                    self.on_start(self)
                 if threading.current_thread() is threading.main_thread():
                     tg.start_soon(self._handle_signals)
                 with anyio.move_on_after(config.max_experiment_duration or math.inf) as deadline:
@@ -350,6 +355,23 @@ class Experiment:
             known_job_ids=previous.trial_job_ids,
         )
 
+    def _listen_on(self, service: TrainingService) -> tuple[str, Any, str | None]:
+        """Where the dispatcher binds, its CURVE server keys (tcp) and trials' ASYNCNNI_AUTH.
+        A service whose trials run elsewhere needs tcp; one on this machine gets ipc unless
+        ``dispatcher.bind`` says otherwise."""
+        setting = self.config.dispatcher
+        bind = setting.bind
+        if bind is None:
+            bind = (
+                transport.ipc_address(self.folder)
+                if service.address_kind == "ipc"
+                else service.default_bind()
+            )
+        if not bind.startswith("tcp://") or setting.insecure:
+            return bind, None, None
+        server, client = auth.experiment_keys(self.folder)
+        return bind, server, auth.env_value(client)
+
     async def _launch_trials(
         self, tg: Any, dispatcher: Dispatcher, service: TrainingService
     ) -> None:
@@ -378,13 +400,14 @@ class Experiment:
             trial_job_id = new_id(6)
         trial_dir = self.folder / "trials" / trial_job_id
         env = {
-            "ASYNCNNI_DISPATCHER": dispatcher.address or "",
+            "ASYNCNNI_DISPATCHER": self.address or "",
             "ASYNCNNI_EXPERIMENT_ID": self.id,
             "ASYNCNNI_TRIAL_JOB_ID": trial_job_id,
             "ASYNCNNI_TRIAL_DIR": str(trial_dir),
             "ASYNCNNI_TRIAL_SEQUENCE_ID": str(sequence),
-            "ASYNCNNI_EXPERIMENT_PID": str(os.getpid()),  # trials stop waiting once it is gone
         }
+        if self._auth is not None:
+            env["ASYNCNNI_AUTH"] = self._auth
         if self.config.shared_storage is not None:
             env["ASYNCNNI_SHARED_DIR"] = str(self.config.shared_storage.local_mount_point)
         dispatcher.register_job(trial_job_id, sequence, str(trial_dir))

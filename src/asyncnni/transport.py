@@ -108,6 +108,26 @@ def connect_dealer(
     return sock
 
 
+def advertised(bound: str, advertise: str | None) -> str:
+    """The address trials connect to: ``advertise`` with its port 0 (or none) replaced by
+    the bound port; without it the bound address, a wildcard host replaced by this
+    machine's name."""
+    if not bound.startswith("tcp://"):
+        return bound
+    host, _, port = bound.removeprefix("tcp://").rpartition(":")
+    if advertise is None:
+        if host in ("0.0.0.0", "*", "[::]", "::"):
+            import socket
+
+            host = socket.getfqdn()
+        return f"tcp://{host}:{port}"
+    target = advertise.removeprefix("tcp://")
+    name, colon, given = target.rpartition(":")
+    if not colon or "]" in given:  # no port (an IPv6 host's colons are inside brackets)
+        name, given = target, "0"
+    return f"tcp://{name}:{port if given in ('0', '*') else given}"
+
+
 def ipc_address(folder: Path) -> str:
     """An ipc:// address for a socket file in ``folder``, or in a short temp folder when the
     path would not fit in a Unix socket name."""

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from .. import protocol
+from .. import protocol, transport
 from ..errors import NoMoreTrials, ProtocolError, UnknownParameterError
 from ..protocol import TrialEvent
 from ..store import Event, JobEnd, JobStart, Metric, ParameterSet, Store
@@ -57,6 +57,7 @@ class Dispatcher:
         on_fatal: Callable[[str], None] | None = None,
         on_exhausted: Callable[[], None] | None = None,
         shared_dir: Path | None = None,
+        curve: transport.CurveServer | None = None,
     ) -> None:
         self.ledger = ledger or Ledger(
             multi_phase=multi_phase, async_mode=async_mode, max_configurations=max_configurations
@@ -67,7 +68,7 @@ class Dispatcher:
         self.store = store
         self.observer = observer or ExperimentObserver()
         self.assessor = assessor
-        self.server = SocketServer(address, store, self._handle_batch)
+        self.server = SocketServer(address, store, self._handle_batch, curve)
         self.scheduler = TunerScheduler(
             async_mode=self.async_mode, on_flush=self.server.flush, on_error=self.server.fail
         )

@@ -28,8 +28,15 @@ class SocketServer:
     """Owns the endpoint, the records of the current burst and the answers that wait for
     their commit. ``flush`` is the one place that commits while the dispatcher runs."""
 
-    def __init__(self, address: str, store: Store, handle: Handler) -> None:
+    def __init__(
+        self,
+        address: str,
+        store: Store,
+        handle: Handler,
+        curve: transport.CurveServer | None = None,
+    ) -> None:
         self.bind_address = address
+        self.curve = curve
         self.address: str | None = None
         self.store = store
         self._handle = handle
@@ -80,7 +87,7 @@ class SocketServer:
     # --- the loop ---------------------------------------------------------------------
 
     def open(self) -> str:
-        self._endpoint = transport.RouterEndpoint(self.bind_address)
+        self._endpoint = transport.RouterEndpoint(self.bind_address, self.curve)
         self.address = self._endpoint.address
         self._loop = asyncio.get_running_loop()
         return self.address

@@ -46,6 +46,14 @@ PLATFORMS: dict[str, Platform] = {
             "LocalTrainingService",
             options=("gpu_indices", "max_trial_number_per_gpu", "use_active_gpu"),
         ),
+        Platform(
+            "ray",
+            "ray",
+            "RayTrainingService",
+            options=("address", "resources_per_trial", "runtime_env"),
+            requires=("ray",),
+            extra="ray",
+        ),
     )
 }
 

@@ -63,6 +63,11 @@ class TrainingService(ABC):
         """The service for an experiment whose files live in ``folder``. Raises ConfigError
         for settings it cannot honour, before anything starts."""
 
+    def default_bind(self) -> str:
+        """Where the dispatcher listens for a ``tcp`` service when ``dispatcher.bind`` is
+        not given (a service whose trials may run elsewhere should ask for it instead)."""
+        return "tcp://127.0.0.1:0"
+
     @property
     def capacity(self) -> int | None:
         """How many jobs it can run at once, or None when only trial_concurrency bounds it."""

@@ -171,7 +171,7 @@ class LocalTrainingService(TrainingService):
             )
         if exit_code == 0:
             return TrialExit(SUCCEEDED, 0)
-        return TrialExit(FAILED, exit_code, _failure_message(exit_code, log_path))
+        return TrialExit(FAILED, exit_code, failure_message(exit_code, log_path))
 
 
 def gpu_pool(config: ExperimentConfig) -> GpuPool | None:
@@ -229,7 +229,7 @@ async def _terminate(process: Process) -> None:
             return
 
 
-def _failure_message(exit_code: int, log_path: Path) -> str:
+def failure_message(exit_code: int, log_path: Path) -> str:
     """``exit code N`` and the last line the trial printed (usually the exception)."""
     what = f"killed by signal {-exit_code}" if exit_code < 0 else f"exit code {exit_code}"
     try:
