@@ -261,7 +261,7 @@ ERROR_CASES = [
     ("max_trial_number: 0\n", 6, 19, "max_trial_number", "positive integer"),
     ("trial_concurency: 2\n", 6, 1, "trial_concurency", "did you mean 'trial_concurrency'"),
     ("trialConcurency: 2\n", 6, 1, "trialConcurency", "did you mean 'trialConcurrency'"),
-    ("maxTrialNum: 5\n", 6, 1, "maxTrialNum", "max_trial_number"),
+    ("  codeDir: .\n", 6, 3, "tuner.codeDir", "an NNI v1 key; write code_directory"),
     ("colour: blue\n", 6, 1, "colour", "valid keys here"),
     ("trial_concurrency: 2\ntrialConcurrency: 3\n", 7, 1, "trialConcurrency", "given twice"),
     ("async_dispatcher: true\nmultiThread: true\n", 7, 1, "multiThread", "given twice"),

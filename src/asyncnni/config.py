@@ -1,15 +1,18 @@
 """Experiment YAML -> typed :class:`ExperimentConfig`.
 
 The keys are NNI v2's, in snake_case, each also accepted in camelCase (``trialConcurrency``);
-``multiThread`` is accepted for ``async_dispatcher``. Relative paths are relative to the YAML
-file (to ``base_dir`` for :func:`config_from_dict`). Durations take ``30s``, ``10m``, ``2h``,
-``1d`` or a number of seconds.
+``multiThread`` is accepted for ``async_dispatcher``. An NNI v1 config (``authorName``,
+``trainingServicePlatform``, ``trial: {command, ...}``) is converted first, as NNI's own
+``to_v2`` converts it (see :mod:`asyncnni.config_v1`); the config's ``notes`` say what was
+converted. Relative paths are relative to the YAML file (to ``base_dir`` for
+:func:`config_from_dict`). Durations take ``30s``, ``10m``, ``2h``, ``1d`` or a number of
+seconds.
 
 Everything is checked before anything starts. Every mistake raises
 :class:`~asyncnni.errors.ConfigError` with the message ``FILE:LINE:COLUMN: key.path: what is
 wrong``, where line and column (1-based) are those of the offending node (for a missing key,
-of the map that lacks it). A config built from a plain dict has no positions: its messages
-read ``key.path: what is wrong``.
+of the map that lacks it). Unknown keys are all reported at once, one line each. A config
+built from a plain dict has no positions: its messages read ``key.path: what is wrong``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import dataclasses
 import difflib
 import importlib
 import json
+import logging
 import math
 import os
 import re
@@ -30,7 +34,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
+from . import config_v1
 from .errors import ConfigError, SearchSpaceError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DispatcherConfig",
@@ -143,6 +150,8 @@ class ExperimentConfig:
     async_dispatcher: bool = False
     log_level: str = "info"
     source: Path | None = None
+    # what an NNI v1 config's conversion did (empty for a v2 config); not a key one writes
+    notes: list[str] = field(default_factory=list, compare=False, repr=False)
 
 
 # ----------------------------------------------------------------------------- public entry points
@@ -164,10 +173,14 @@ def load_config(path: str | Path) -> ExperimentConfig:
     return config
 
 
-def config_from_dict(data: Mapping[str, Any], *, base_dir: Path | None = None) -> ExperimentConfig:
+def config_from_dict(
+    data: Mapping[str, Any], *, base_dir: str | os.PathLike | None = None
+) -> ExperimentConfig:
     """The same validation for a config built in Python; relative paths are relative to
     ``base_dir`` (default: the current folder). Path values may be ``str`` or ``Path``."""
-    ctx = _Context(None, (base_dir or Path.cwd()).resolve())
+    ctx = _Context(
+        None, Path(base_dir if base_dir is not None else Path.cwd()).expanduser().resolve()
+    )
     return _experiment(_Node(data, "", None, ctx))
 
 
@@ -183,7 +196,11 @@ def config_from_record(record: Mapping[str, Any]) -> ExperimentConfig:
 
 def _record(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _record(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: _record(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name != "notes"
+        }
     if isinstance(value, dict):
         return {str(k): _record(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -305,20 +322,23 @@ def _camel(snake: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-# NNI v1 keys people will paste; each names its v2 replacement
+# NNI v1 keys inside an otherwise v2 file (a v1 file is converted whole); each names its v2 key
 _NNI_V1_KEYS = {
-    "authorName": "experiment_name",
-    "maxExecDuration": "max_experiment_duration",
-    "maxTrialNum": "max_trial_number",
-    "searchSpacePath": "search_space_file",
-    "trainingServicePlatform": "training_service: {platform: ...}",
-    "trial": "trial_command, trial_code_directory and trial_gpu_number",
-    "localConfig": "training_service",
     "builtinTunerName": "name",
     "builtinAssessorName": "name",
     "builtinAdvisorName": "name",
     "codeDir": "code_directory",
 }
+
+
+def _spellings(names: Iterable[str], aliases: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every accepted spelling of a section's keys -> the key's snake_case name."""
+    spelling: dict[str, str] = {}
+    for name in names:
+        spelling[name] = spelling[_camel(name)] = name
+    for alias, name in (aliases or {}).items():
+        spelling[alias] = spelling[_camel(alias)] = name
+    return spelling
 
 
 def _entries(
@@ -332,11 +352,7 @@ def _entries(
     """
     if not isinstance(node.value, Mapping):
         raise node.fail(f"must be a map of keys, not {_describe(node.value)}")
-    spelling: dict[str, str] = {}
-    for name in names:
-        spelling[name] = spelling[_camel(name)] = name
-    for alias, name in (aliases or {}).items():
-        spelling[alias] = spelling[_camel(alias)] = name
+    spelling = _spellings(names, aliases)
     found: dict[str, _Node] = {}
     written: dict[str, str] = {}
     for key, key_pos, child in node.entries():
@@ -484,11 +500,94 @@ _EXPERIMENT_KEYS = (
     "async_dispatcher",
     "log_level",
 )
+_EXPERIMENT_ALIASES = {"multi_thread": "async_dispatcher"}
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "error", "fatal")
+_PLUGIN_KEYS = ("name", "class_name", "code_directory", "class_file_name", "class_args")
+_SHARED_STORAGE_STRINGS = (
+    "storage_type",
+    "remote_mount_point",
+    "nfs_server",
+    "exported_directory",
+    "storage_account_name",
+    "storage_account_key",
+    "container_name",
+    "resource_group_name",
+)
+_SHARED_STORAGE_KEYS = ("local_mount_point", "local_mounted", *_SHARED_STORAGE_STRINGS)
+_DISPATCHER_KEYS = ("bind", "advertise", "insecure")
+
+
+@dataclass(frozen=True)
+class _Section:
+    """The keys of one map of the config, and the maps nested under some of them."""
+
+    names: tuple[str, ...] | Callable[[Any], tuple[str, ...] | None]  # None: left to the parse
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    children: Mapping[str, _Section] = field(default_factory=dict)
+
+
+_PLUGIN = _Section(_PLUGIN_KEYS)
+_SCHEMA = _Section(
+    _EXPERIMENT_KEYS,
+    _EXPERIMENT_ALIASES,
+    {
+        "tuner": _PLUGIN,
+        "assessor": _PLUGIN,
+        "advisor": _PLUGIN,
+        "training_service": _Section(lambda value: _platform_keys(value)),
+        "shared_storage": _Section(_SHARED_STORAGE_KEYS),
+        "dispatcher": _Section(_DISPATCHER_KEYS),
+    },
+)
+
+
+def _platform_keys(value: Mapping) -> tuple[str, ...] | None:
+    """The keys of a training_service map, which depend on its platform (None when the
+    platform is not one to be had: the parse says so)."""
+    from . import training
+
+    platform = value.get("platform", "local")
+    try:
+        entry = training.check_platform(str(platform).lower())
+    except training.PlatformUnavailable:
+        return None
+    return ("platform", *entry.options)
+
+
+def _unknown_keys(node: _Node, section: _Section) -> list[str]:
+    """One error line per unknown key in ``node`` and the maps below it (search spaces and
+    class_args are free-form); wrong types are left for the parse to report."""
+    if not isinstance(node.value, Mapping):
+        return []
+    names = section.names(node.value) if callable(section.names) else section.names
+    if names is None:
+        return []
+    spelling = _spellings(names, section.aliases)
+    lines = []
+    for key, key_pos, child in node.entries():
+        if not isinstance(key, str):
+            continue
+        name = spelling.get(key)
+        if name is None:
+            lines.append(str(node.ctx.error(key_pos, child.path, _unknown_key(key, spelling))))
+        elif name in section.children:
+            lines += _unknown_keys(child, section.children[name])
+    return lines
 
 
 def _experiment(root: _Node) -> ExperimentConfig:
-    found = _entries(root, _EXPERIMENT_KEYS, aliases={"multi_thread": "async_dispatcher"})
+    notes: list[str] = []
+    if config_v1.is_v1(root.value):
+        converted, notes = config_v1.to_v2(root)
+        root = _Node(converted, root.path, root.pos, root.ctx)
+        where = root.ctx.where(root.pos) or "config"
+        log.warning(
+            "%s: an NNI v1 config, converted as NNI's to_v2 does: %s", where, "; ".join(notes)
+        )
+    unknown = _unknown_keys(root, _SCHEMA)
+    if unknown:
+        raise ConfigError("\n".join(unknown))
+    found = _entries(root, _EXPERIMENT_KEYS, _EXPERIMENT_ALIASES)
     if "trial_command" not in found:
         raise _missing(root, "trial_command")
     tuner = _optional(found, "tuner", lambda n: _plugin(n, "tuner"))
@@ -504,8 +603,10 @@ def _experiment(root: _Node) -> ExperimentConfig:
         tuner = advisor
     elif tuner is None:
         raise _missing(root, "tuner", "required key missing (or give an advisor)")
+    # the space of a user's tuner is its own business (NNI's naive test sends {"x": [1, 100]})
+    builtin = (advisor or tuner).name is not None  # type: ignore[union-attr]
     kwargs: dict[str, Any] = {
-        "search_space": _search_space(root, found),
+        "search_space": _search_space(root, found, check=builtin),
         "trial_command": _str(found["trial_command"]),
         "trial_code_directory": (
             _path(found["trial_code_directory"], must_be_dir=True)
@@ -536,10 +637,10 @@ def _experiment(root: _Node) -> ExperimentConfig:
         "log_level": lambda n: _str(n, _LOG_LEVELS),
     }
     kwargs.update({name: parse(found[name]) for name, parse in given.items() if name in found})
-    return ExperimentConfig(**kwargs)
+    return ExperimentConfig(**kwargs, notes=notes)
 
 
-def _search_space(root: _Node, found: Mapping[str, _Node]) -> dict:
+def _search_space(root: _Node, found: Mapping[str, _Node], check: bool) -> dict:
     inline, file = found.get("search_space"), found.get("search_space_file")
     if inline is not None and file is not None:
         # point at whichever comes later: that is the extra one
@@ -553,7 +654,8 @@ def _search_space(root: _Node, found: Mapping[str, _Node]) -> dict:
             f"must be a map of parameter names to {{_type, _value}}, not {_describe(node.value)}"
         )
     space = _plain(node.value)
-    _check_search_space(node, space)
+    if check:
+        _check_search_space(node, space)
     return space
 
 
@@ -634,9 +736,7 @@ def _builtin_names(kind: str) -> list[str] | None:
 
 
 def _plugin(node: _Node, kind: str, builtins: str | None = None) -> PluginConfig:
-    found = _entries(
-        node, ("name", "class_name", "code_directory", "class_file_name", "class_args")
-    )
+    found = _entries(node, _PLUGIN_KEYS)
     name = _optional(found, "name", _str)
     class_name = _optional(found, "class_name", _str)
     if name is None and class_name is None:
@@ -792,7 +892,7 @@ def is_loopback(host: str) -> bool:
 
 
 def _dispatcher(node: _Node) -> DispatcherConfig:
-    found = _entries(node, ("bind", "advertise", "insecure"))
+    found = _entries(node, _DISPATCHER_KEYS)
     config = DispatcherConfig()
     host = None
     if "bind" in found:
@@ -816,20 +916,8 @@ def _dispatcher(node: _Node) -> DispatcherConfig:
     return config
 
 
-_SHARED_STORAGE_STRINGS = (
-    "storage_type",
-    "remote_mount_point",
-    "nfs_server",
-    "exported_directory",
-    "storage_account_name",
-    "storage_account_key",
-    "container_name",
-    "resource_group_name",
-)
-
-
 def _shared_storage(node: _Node) -> SharedStorageConfig:
-    found = _entries(node, ("local_mount_point", "local_mounted", *_SHARED_STORAGE_STRINGS))
+    found = _entries(node, _SHARED_STORAGE_KEYS)
     if "local_mount_point" not in found:
         raise _missing(node, "local_mount_point")
     return SharedStorageConfig(
