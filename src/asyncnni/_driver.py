@@ -29,12 +29,22 @@ class PluginDriver:
 
     def __init__(self, plugin: object) -> None:
         self.name = type(plugin).__name__
+        # a subclass of nni.tuner.Tuner / nni.assessor.Assessor: called the way NNI calls it
+        self.nni_conventions = bool(getattr(plugin, "_asyncnni_nni_conventions", False))
+        self._exit_hooks = (getattr(plugin, "_on_exit", None), getattr(plugin, "_on_error", None))
         self._calls: dict[str, Callable[..., Awaitable[Any]] | None] = {
             name: _adapt(getattr(plugin, name, None)) for name in self.METHODS
         }
         for name in self.REQUIRED:
             if self._calls[name] is None:
                 raise TypeError(f"{self.KIND} {self.name} has no {name} method")
+
+    async def close(self, failed: bool) -> None:
+        """The experiment ended: NNI's hook ``_on_exit()``, or ``_on_error()`` when it ended
+        with an error, where the plug-in has it (in a worker thread: it may write files)."""
+        hook = self._exit_hooks[1 if failed else 0]
+        if callable(hook):
+            await anyio.to_thread.run_sync(hook)
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         call = self._calls[name]

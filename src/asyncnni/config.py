@@ -768,7 +768,11 @@ def _check_builtin(node: _Node, kind: str, name: str, builtins: str) -> None:
         raise node.fail(f"there are no built-in {kind}s; give class_name for your own {kind}")
     if name.lower() in known:
         return
-    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.5)
+    why = getattr(importlib.import_module(f"asyncnni.{kind}s"), "unavailable", lambda _: None)(name)
+    if why is not None:
+        raise node.fail(f"built-in {kind} {name!r} is not available: {why}")
+    # only close names: 'MetisTuner' must not suggest 'pbttuner'
+    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.75)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise node.fail(f"unknown built-in {kind} {name!r}; {hint}built-in {kind}s: {', '.join(known)}")
 

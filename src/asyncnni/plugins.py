@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import nni_compat
 from .errors import PluginError
 
 
@@ -18,22 +19,34 @@ class Registry:
     dependencies cost nothing.
     """
 
-    def __init__(self, kind: str, entries: dict[str, str]) -> None:
+    def __init__(
+        self, kind: str, entries: dict[str, str], unavailable: dict[str, str] | None = None
+    ) -> None:
         self.kind = kind
         self._entries = {name.lower(): target for name, target in entries.items()}
+        self._unavailable = {name.lower(): why for name, why in (unavailable or {}).items()}
 
     def names(self) -> list[str]:
         return sorted(self._entries)
 
+    def unavailable(self, name: str) -> str | None:
+        """Why a name NNI knows cannot be had here, or None."""
+        return self._unavailable.get(str(name).lower())
+
     def get(self, name: str) -> type:
         target = self._entries.get(str(name).lower())
         if target is None:
+            why = self.unavailable(name)
+            if why is not None:
+                raise PluginError(f"{self.kind} {name!r} is not available: {why}")
             known = ", ".join(self.names())
             raise PluginError(f"unknown {self.kind} {name!r}; built-in {self.kind}s: {known}")
         module_name, class_name = target.split(":")
         return getattr(importlib.import_module(module_name), class_name)
 
     def create(self, name: str, **class_args: Any) -> Any:
+        # trial code written for NNI may `import nni` (this process's PYTHONPATH reaches trials)
+        nni_compat.activate()
         return construct(self.get(name), class_args, f"{self.kind} {name}")
 
 
@@ -56,7 +69,9 @@ def load_class(
     class_file_name: str | None = None,
 ) -> type:
     """A user's class, NNI-style (``code_directory`` + ``class_file_name`` + ``class_name``)
-    or by dotted path (``class_name: pkg.module.Class``, with ``code_directory`` on sys.path)."""
+    or by dotted path (``class_name: pkg.module.Class``, with ``code_directory`` on sys.path).
+    Code written for NNI may ``import nni`` (see :mod:`asyncnni.nni_compat`)."""
+    nni_compat.activate()
     if code_directory is not None:
         directory = Path(code_directory).resolve()
         if not directory.is_dir():

@@ -149,6 +149,8 @@ class TunerDriver(PluginDriver):
     class lacks are skipped (an NNI tuner may omit ``trial_end`` or ``import_data``). Keyword
     arguments the method cannot take are dropped, so a plain ``def generate_parameters(self,
     parameter_id, **kwargs)`` and ``def generate_parameters(self, parameter_id)`` both work.
+    A subclass of ``nni.tuner.Tuner`` is called as NNI calls it: ``receive_trial_result``
+    gets the metric as reported (a number or a dict) as ``value``.
     """
 
     KIND = "tuner"
@@ -201,6 +203,10 @@ class TunerDriver(PluginDriver):
     async def receive_trial_result(
         self, parameter_id: int, parameters: dict, value: float, **info: Any
     ) -> None:
+        if self.nni_conventions:
+            # NNI hands its tuners the metric as reported (a number or a dict) as value
+            value = info.get("metric", value)
+            info = {"customized": False, "trial_job_id": info.get("trial_job_id")}
         await self._call("receive_trial_result", parameter_id, parameters, value, **info)
 
     async def trial_end(self, parameter_id: int, success: bool, **info: Any) -> None:

@@ -35,6 +35,12 @@ def _cases(tmp: str) -> list[Case]:
         Case("Evolution", {"population_size": 6}),
         Case("GP", {"n_startup_trials": 4, "n_candidates": 200}, nested=False),
         Case(
+            "Metis",
+            {"cold_start_num": 4, "selection_num_starting_points": 100, "no_resampling": False},
+            nested=False,
+        ),
+        Case("RegularizedEvolutionTuner", {"population_size": 6, "sample_size": 3}),
+        Case(
             "PBT",
             {"population_size": 4, "save_dir_root": tmp},
             nested=False,
@@ -62,6 +68,8 @@ CASE_NAMES = [
     "Anneal",
     "Evolution",
     "GP",
+    "Metis",
+    "RegularizedEvolutionTuner",
     "PBT",
     "Hyperband",
     "BOHB",
@@ -205,8 +213,48 @@ def test_names_are_case_insensitive_with_nni_aliases() -> None:
         ("gridsearch", "GridSearchTuner"),
         ("ANNEAL", "AnnealTuner"),
         ("evolution", "EvolutionTuner"),
+        ("MetisTuner", "MetisTuner"),
+        ("TPE_legacy", "TPETuner"),
+        ("RegularizedEvolutionTuner", "RegularizedEvolutionTuner"),
     ]:
         assert tuners.registry.get(name).__name__ == cls
+
+
+# NNI 3.0's built-in tuner list (nni/runtime/default_config/builtin_algorithms.yml), less
+# the advisors Hyperband and BOHB, which come with the multi-fidelity work
+NNI_TUNER_NAMES = [
+    "PPO",
+    "PPOTuner",
+    "SMAC",
+    "TPE",
+    "TPE_legacy",
+    "Random",
+    "Anneal",
+    "Evolution",
+    "Batch",
+    "BatchTuner",
+    "GridSearch",
+    "NetworkMorphism",
+    "Metis",
+    "MetisTuner",
+    "GP",
+    "GPTuner",
+    "PBT",
+    "PBTTuner",
+    "RegularizedEvolutionTuner",
+    "DNGO",
+    "DNGOTuner",
+]
+
+
+@pytest.mark.parametrize("name", NNI_TUNER_NAMES)
+def test_every_nni_tuner_name_answers(name: str) -> None:
+    why = tuners.unavailable(name)
+    if why is None:
+        assert isinstance(tuners.registry.get(name), type)
+    else:
+        with pytest.raises(PluginError, match=f"{name}' is not available: .+"):
+            tuners.registry.get(name)
 
 
 async def test_grid_and_batch_end_with_no_more_trials() -> None:

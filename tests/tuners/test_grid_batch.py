@@ -78,15 +78,23 @@ async def test_batch_runs_exactly_the_listed_configurations() -> None:
         await tuner.generate_parameters(10, **info(10))
 
 
+async def test_batch_takes_nnis_single_choice_under_any_key() -> None:
+    tuner = tuners.create("BatchTuner")
+    configs = [{"optimizer": "Adam", "lr": 0.001}, {"optimizer": "SGD", "lr": 0.01}]
+    await tuner.update_search_space({"params": {"_type": "choice", "_value": configs}})
+    assert await drive(tuner, 2) == configs
+
+
 @pytest.mark.parametrize(
-    "space",
+    ("space", "key"),
     [
-        {"lr": {"_type": "choice", "_value": [1]}},
-        {"combine_params": {"_type": "uniform", "_value": [0, 1]}},
-        {"combine_params": {"_type": "choice", "_value": [1, 2]}},
-        [],
+        ({"lr": {"_type": "choice", "_value": [1]}}, "lr/0"),
+        ({"a": {"_type": "choice", "_value": [{}]}, "b": {}}, "combine_params"),
+        ({"combine_params": {"_type": "uniform", "_value": [0, 1]}}, "combine_params"),
+        ({"combine_params": {"_type": "choice", "_value": [1, 2]}}, "combine_params/0"),
+        ([], "combine_params"),
     ],
 )
-async def test_batch_refuses_other_spaces(space: object) -> None:
-    with pytest.raises(SearchSpaceError, match="combine_params"):
+async def test_batch_refuses_other_spaces(space: object, key: str) -> None:
+    with pytest.raises(SearchSpaceError, match=f"^{key}:"):
         await tuners.create("Batch").update_search_space(space)  # type: ignore[arg-type]

@@ -77,6 +77,10 @@ class BaseMutator(nn.Module):
             f"{type(self).__name__} does not implement on_forward_input_choice"
         )
 
+    def mask(self, mutable: Mutable) -> torch.Tensor:
+        """What ``mutable`` computed with (its decision), for a mutable with ``return_mask``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement mask")
+
     def export(self) -> dict[str, torch.Tensor]:
         """The final architecture, one decision per key; the model is left as it is."""
         raise NotImplementedError(f"{type(self).__name__} does not implement export")

@@ -55,13 +55,14 @@ class Mutator(BaseMutator):
         return check_decision({m.key: m for m in self.mutables}, decision)
 
     def on_forward_layer_choice(self, mutable: LayerChoice, *args: Any, **kwargs: Any) -> Any:
-        outputs = _select(self._mask(mutable), mutable.candidates, lambda op: op(*args, **kwargs))
+        outputs = _select(self.mask(mutable), mutable.candidates, lambda op: op(*args, **kwargs))
         return reduce_outputs(outputs, mutable.reduction)
 
     def on_forward_input_choice(self, mutable: InputChoice, tensors: list[torch.Tensor]) -> Any:
-        return reduce_outputs(_select(self._mask(mutable), tensors, lambda t: t), mutable.reduction)
+        return reduce_outputs(_select(self.mask(mutable), tensors, lambda t: t), mutable.reduction)
 
-    def _mask(self, mutable: Mutable) -> torch.Tensor:
+    def mask(self, mutable: Mutable) -> torch.Tensor:
+        """The decision in force for ``mutable``'s key."""
         if self._decision is None:
             raise NasError(f"{type(self).__name__}: call reset() before the model's forward pass")
         return self._decision[mutable.key]

@@ -7,14 +7,20 @@ from typing import Any
 from ..plugins import Registry
 from ..tuner import Tuner
 
+# NNI 3.0's built-in names (and aliases) first, then asyncnni's own; names NNI has that
+# cannot be had here are refused saying why
 registry = Registry(
     "tuner",
     {
         "Random": "asyncnni.tuners.random:RandomTuner",
         "GridSearch": "asyncnni.tuners.grid:GridSearchTuner",
         "TPE": "asyncnni.tuners.tpe:TPETuner",
+        "TPE_legacy": "asyncnni.tuners.tpe:TPETuner",
         "Anneal": "asyncnni.tuners.anneal:AnnealTuner",
         "Evolution": "asyncnni.tuners.evolution:EvolutionTuner",
+        "RegularizedEvolutionTuner": "asyncnni.tuners.evolution:RegularizedEvolutionTuner",
+        "Metis": "asyncnni.tuners.metis:MetisTuner",
+        "MetisTuner": "asyncnni.tuners.metis:MetisTuner",
         "Batch": "asyncnni.tuners.batch:BatchTuner",
         "BatchTuner": "asyncnni.tuners.batch:BatchTuner",
         "GP": "asyncnni.tuners.gp:GPTuner",
@@ -29,6 +35,14 @@ registry = Registry(
         "NASEvolution": "asyncnni.tuners.nas_evolution:NASEvolutionTuner",
         "SPOSEvolution": "asyncnni.tuners.nas_evolution:NASEvolutionTuner",
     },
+    unavailable={
+        "SMAC": "the SMAC adapter is not built yet (the `smac` package installs, see docs/coming_from_nni.md)",
+        "PPO": "the PPO tuner for NAS spaces is not built yet; NASEvolution or NASRandom search the same spaces",
+        "PPOTuner": "the PPO tuner for NAS spaces is not built yet; NASEvolution or NASRandom search the same spaces",
+        "DNGO": "NNI's DNGO needs pybnn, unmaintained since 2019; use GP or TPE",
+        "DNGOTuner": "NNI's DNGO needs pybnn, unmaintained since 2019; use GP or TPE",
+        "NetworkMorphism": "it generates Keras/PyTorch graphs for NNI's own trial format; use NAS spaces with NASEvolution",
+    },
 )
 
 
@@ -39,3 +53,8 @@ def create(name: str, **class_args: Any) -> Tuner:
 
 def names() -> list[str]:
     return registry.names()
+
+
+def unavailable(name: str) -> str | None:
+    """Why a tuner NNI has cannot be had here, or None."""
+    return registry.unavailable(name)

@@ -10,8 +10,8 @@ from ._base import config_key
 
 
 class BatchTuner(Tuner):
-    """NNI's BatchTuner. The search space has one key, ``combine_params``, a ``choice`` whose
-    options are the complete configurations::
+    """NNI's BatchTuner. The search space has one key (by convention ``combine_params``), a
+    ``choice`` whose options are the complete configurations::
 
         {"combine_params": {"_type": "choice", "_value": [{"lr": 0.1, "bs": 32}, ...]}}
 
@@ -25,23 +25,21 @@ class BatchTuner(Tuner):
         self._done: set[str] = set()
 
     async def update_search_space(self, search_space: dict) -> None:
-        spec = search_space.get("combine_params") if isinstance(search_space, dict) else None
+        ok = isinstance(search_space, dict) and len(search_space) == 1
+        key, spec = next(iter(search_space.items())) if ok else ("combine_params", None)
         if (
-            not isinstance(search_space, dict)
-            or set(search_space) != {"combine_params"}
+            not ok
             or not isinstance(spec, dict)
             or spec.get("_type") != "choice"
             or not isinstance(spec.get("_value"), list)
         ):
             raise SearchSpaceError(
-                "combine_params: tuner Batch needs a space with exactly one key, combine_params, "
+                f"{key}: tuner Batch needs a space with exactly one key (e.g. combine_params) "
                 f"of _type choice listing the configurations; got keys {sorted(search_space)}"
             )
         for i, config in enumerate(spec["_value"]):
             if not isinstance(config, dict):
-                raise SearchSpaceError(
-                    f"combine_params/{i}: a configuration must be a map, got {config!r}"
-                )
+                raise SearchSpaceError(f"{key}/{i}: a configuration must be a map, got {config!r}")
         self._configs = [dict(c) for c in spec["_value"]]
         self._next = 0
 

@@ -76,3 +76,20 @@ class EvolutionTuner(ModelBasedTuner):
         )
         if population_size < 1 or tournament_size < 1 or mutation_sigma <= 0:
             raise ValueError("need population_size >= 1, tournament_size >= 1, mutation_sigma > 0")
+
+
+class RegularizedEvolutionTuner(EvolutionTuner):
+    """NNI's RegularizedEvolutionTuner: the same algorithm under NNI's argument names.
+
+    Class args: ``optimize_mode`` ("maximize"), ``population_size`` (100), ``sample_size``
+    (25: the tournament), ``seed``.
+    """
+
+    def __init__(
+        self,
+        optimize_mode: str = "maximize",
+        population_size: int = 100,
+        sample_size: int = 25,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(optimize_mode, seed, population_size, tournament_size=sample_size)

@@ -59,8 +59,12 @@ def explore(
     rng: np.random.Generator,
     factors: Sequence[float],
     resample_probability: float,
+    step: float | None = None,
 ) -> dict[str, Any]:
-    """A perturbed copy of ``config``, every value kept inside its parameter's range."""
+    """A perturbed copy of ``config``, every value kept inside its parameter's range.
+
+    A numeric value is multiplied by one of ``factors``, or, with ``step`` (NNI's
+    ``factor``), moved by ``step`` of its range (in its unit encoding) up or down."""
     fresh = space.sample(rng)
     out: dict[str, Any] = {}
     for p in space.root.params:
@@ -70,6 +74,8 @@ def explore(
         elif isinstance(p, ChoiceParam):
             i = p.option_index(value) + int(rng.choice([-1, 1]))
             out[p.name] = p.options[min(max(i, 0), len(p.options) - 1)]
+        elif step is not None:
+            out[p.name] = p.from_unit(p.to_unit(value) + step * float(rng.choice([-1, 1])))
         else:
             out[p.name] = p.from_unit(p.to_unit(value * float(rng.choice(factors))))
     return out
@@ -87,9 +93,10 @@ class Population:
         factors: Sequence[float],
         fraction: float,
         resample_probability: float,
+        step: float | None = None,
     ) -> None:
         self.space, self.rng, self.size = space, rng, size
-        self.factors, self.fraction = tuple(factors), fraction
+        self.factors, self.fraction, self.step = tuple(factors), fraction, step
         self.resample_probability = resample_probability
         self.members: list[Member] = []
         self._ready: deque[Member] = deque()  # members whose last step ended, oldest first
@@ -117,7 +124,12 @@ class Population:
         donor = self._donor(member)
         if donor is not None:
             member.config = explore(
-                self.space, donor.config, self.rng, self.factors, self.resample_probability
+                self.space,
+                donor.config,
+                self.rng,
+                self.factors,
+                self.resample_probability,
+                self.step,
             )
             load_from = donor.checkpoint
         elif load_from is None:  # failed before it ever saved, and nobody to copy: start over
@@ -158,7 +170,8 @@ class PBTTuner(BuiltinTuner):
 
     Class args: ``optimize_mode`` ("maximize"), ``seed``, ``population_size`` (10),
     ``save_dir_root`` (where step folders go; default ``<shared_dir>/pbt``; NNI's name
-    ``all_checkpoint_dir`` is accepted too), ``factors`` ((1.2, 0.8)), ``fraction`` (0.2),
+    ``all_checkpoint_dir`` is accepted too), ``factors`` ((1.2, 0.8)), or NNI's ``factor``
+    (move a numeric value by that fraction of its range instead), ``fraction`` (0.2),
     ``resample_probability`` (0.25). Each parameter set holds the hyperparameters plus
     ``load_checkpoint_dir`` and ``save_checkpoint_dir``; the trial must finish writing its
     checkpoint (atomically) before it reports its final result. Never raises NoMoreTrials:
@@ -177,8 +190,11 @@ class PBTTuner(BuiltinTuner):
         factors: Sequence[float] = (1.2, 0.8),
         fraction: float = 0.2,
         resample_probability: float = 0.25,
+        factor: float | None = None,
     ) -> None:
         super().__init__(optimize_mode, seed)
+        if factor is not None and not 0 < factor < 1:
+            raise ValueError(f"factor must be within (0, 1), not {factor!r}")
         if population_size < 1 or not 0 < fraction <= 0.5 or not 0 <= resample_probability <= 1:
             raise ValueError(
                 "need population_size >= 1, 0 < fraction <= 0.5, 0 <= resample_probability <= 1"
@@ -192,6 +208,7 @@ class PBTTuner(BuiltinTuner):
             "factors": factors,
             "fraction": fraction,
             "resample_probability": resample_probability,
+            "step": factor,
         }
         self._population: Population | None = None
 

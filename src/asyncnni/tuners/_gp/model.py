@@ -30,9 +30,11 @@ class MaternGP:
 
     ``fit(x, y)`` fits the hyperparameters (warm-started from the last fit) unless
     ``refit=False``, in which case only the data change; ``predict(z)`` returns mean and sd.
+    ``jitter`` is added to the kernel's diagonal besides the fitted noise (NNI's ``alpha``).
     """
 
-    def __init__(self, dims: int) -> None:
+    def __init__(self, dims: int, jitter: float = 1e-9) -> None:
+        self.jitter = jitter
         self.theta = np.array([math.log(0.5)] * dims + [0.0, math.log(1e-3)])
 
     def fit(self, x: np.ndarray, y: np.ndarray, *, refit: bool = True) -> None:
@@ -61,7 +63,7 @@ class MaternGP:
         signal, noise = np.exp(self.theta[-2:])
         self._ls, self._signal = ls, signal
         k, _ = _matern(_scaled_sq(x, x, ls), signal)
-        k[np.diag_indices_from(k)] += noise + 1e-9
+        k[np.diag_indices_from(k)] += noise + self.jitter
         self._chol = cho_factor(k, lower=True)
         self._alpha = cho_solve(self._chol, self._y)
 
@@ -73,7 +75,7 @@ class MaternGP:
         signal, noise = math.exp(theta[d]), math.exp(theta[d + 1])
         diff2 = (x[:, None, :] - x[None, :, :]) ** 2 / ls**2  # n x n x d
         k, dk = _matern(diff2.sum(axis=2), signal)
-        k[np.diag_indices(n)] += noise + 1e-9
+        k[np.diag_indices(n)] += noise + self.jitter
         try:
             chol = cho_factor(k, lower=True)
         except np.linalg.LinAlgError:
@@ -83,7 +85,7 @@ class MaternGP:
         inner = cho_solve(chol, np.eye(n)) - np.outer(alpha, alpha)  # K^-1 - alpha alpha^T
         grad = np.empty_like(theta)
         grad[:d] = 0.5 * np.einsum("ij,ijd->d", inner * dk, diff2)
-        grad[d] = 0.5 * np.sum(inner * (k - (noise + 1e-9) * np.eye(n)))
+        grad[d] = 0.5 * np.sum(inner * (k - (noise + self.jitter) * np.eye(n)))
         grad[d + 1] = 0.5 * noise * np.trace(inner)
         return float(nll), grad
 
@@ -94,6 +96,13 @@ class MaternGP:
         v = solve_triangular(self._chol[0], ks.T, lower=True)
         var = np.maximum(self._signal - (v * v).sum(axis=0), 1e-12)
         return mean * self._y_sd + self._y_mean, np.sqrt(var) * self._y_sd
+
+    def leave_one_out(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each fitted point's mean and sd as predicted from all the others (closed form:
+        ``y_i - [K^-1 y]_i / [K^-1]_ii`` and ``1 / [K^-1]_ii``), in target units."""
+        inv_diag = np.diag(cho_solve(self._chol, np.eye(len(self._y))))
+        mean = self._y - self._alpha / inv_diag
+        return mean * self._y_sd + self._y_mean, np.sqrt(1.0 / inv_diag) * self._y_sd
 
 
 def _scaled_sq(a: np.ndarray, b: np.ndarray, ls: np.ndarray) -> np.ndarray:

@@ -22,10 +22,29 @@ from .model import MaternGP
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
-def expected_improvement(mean: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
-    """EI of a loss below ``best`` (minimisation)."""
-    z = (best - mean) / sd
-    return (best - mean) * ndtr(z) + sd * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+def expected_improvement(
+    mean: np.ndarray, sd: np.ndarray, best: float, xi: float = 0.0
+) -> np.ndarray:
+    """EI of a loss below ``best - xi`` (minimisation)."""
+    gain = best - xi - mean
+    z = gain / sd
+    return gain * ndtr(z) + sd * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+
+
+def acquisition(
+    utility: str, mean: np.ndarray, sd: np.ndarray, best: float, kappa: float, xi: float
+) -> np.ndarray:
+    """NNI's GP utilities for a loss (larger is more promising): ``ei`` (expected
+    improvement), ``poi`` (probability of improvement) by more than ``xi``, or ``ucb``
+    (the lower confidence bound ``mean - kappa * sd``, negated)."""
+    if utility == "ei":
+        return expected_improvement(mean, sd, best, xi)
+    if utility == "poi":
+        return ndtr((best - xi - mean) / sd)
+    return kappa * sd - mean
+
+
+UTILITIES = ("ei", "ucb", "poi")
 
 
 class GPOptimizer(History):
@@ -38,14 +57,20 @@ class GPOptimizer(History):
         *,
         n_startup_trials: int = 10,
         n_candidates: int = 2000,
+        utility: str = "ei",
+        kappa: float = 5.0,
+        xi: float = 0.0,
+        alpha: float = 1e-9,
+        n_refined: int = 1,
     ) -> None:
         super().__init__()
         self.space, self.rng = space, rng
         self.n_startup_trials, self.n_candidates = n_startup_trials, n_candidates
+        self.utility, self.kappa, self.xi, self.n_refined = utility, kappa, xi, n_refined
         self._numeric = np.flatnonzero(~space.categorical)
         self._cats = [(int(d), int(space.n_choices[d])) for d in np.flatnonzero(space.categorical)]
         self._design = list(space.space_filling_vectors(rng, n_startup_trials))
-        self._gp = MaternGP(self._numeric.size + sum(k for _, k in self._cats))
+        self._gp = MaternGP(self._numeric.size + sum(k for _, k in self._cats), jitter=alpha)
         self._fitted_at = 0
 
     def features(self, vectors: np.ndarray) -> np.ndarray:
@@ -76,8 +101,14 @@ class GPOptimizer(History):
             self._fitted_at = n
 
         candidates = self._candidates(np.array(self.vectors[:n]), losses[:n])
-        ei = expected_improvement(*self._gp.predict(self.features(candidates)), best)
-        return self._refine(candidates[int(np.argmax(ei))], best)
+        score = self._score(candidates, best)
+        starts = candidates[np.argsort(-score, kind="stable")[: self.n_refined]]
+        refined = np.array([self._refine(start, best) for start in starts])
+        return refined[int(np.argmax(self._score(refined, best)))]
+
+    def _score(self, vectors: np.ndarray, best: float) -> np.ndarray:
+        mean, sd = self._gp.predict(self.features(vectors))
+        return acquisition(self.utility, mean, sd, best, self.kappa, self.xi)
 
     def _candidates(self, vectors: np.ndarray, losses: np.ndarray) -> np.ndarray:
         """Prior draws, plus Gaussian moves around the five best results."""
@@ -96,16 +127,19 @@ class GPOptimizer(History):
             return start
         base = start.copy()
 
-        def neg_ei(u: np.ndarray) -> float:
+        def negative_score(u: np.ndarray) -> float:
             base[self._numeric] = u
-            mean, sd = self._gp.predict(self.features(base[None, :]))
-            return -float(expected_improvement(mean, sd, best)[0])
+            return -float(self._score(base[None, :], best)[0])
 
         x0 = start[self._numeric]
         res = minimize(
-            neg_ei, x0, method="L-BFGS-B", bounds=[(0.0, 1.0)] * x0.size, options={"maxiter": 30}
+            negative_score,
+            x0,
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * x0.size,
+            options={"maxiter": 30},
         )
         out = start.copy()
-        if res.fun <= neg_ei(x0):
+        if res.fun <= negative_score(x0):
             out[self._numeric] = res.x
         return out

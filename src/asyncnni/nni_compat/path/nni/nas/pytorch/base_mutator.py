@@ -1,0 +1,5 @@
+"""``nni.nas.pytorch.base_mutator``."""
+
+from asyncnni.nas.base_mutator import BaseMutator
+
+__all__ = ["BaseMutator"]

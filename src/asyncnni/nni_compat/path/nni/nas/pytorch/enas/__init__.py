@@ -1,0 +1,5 @@
+"""``nni.nas.pytorch.enas``."""
+
+from asyncnni.nas.enas import EnasMutator, EnasTrainer
+
+__all__ = ["EnasMutator", "EnasTrainer"]
