@@ -121,10 +121,11 @@ def test_v1_advisor_becomes_the_v2_advisor_section(tmp_path):
           command: python3 trial.py
           codeDir: code
         """)
-    path = write(tmp_path, text)
-    # no built-in advisor here yet: the converted v2 form is what is refused, at NNI's line
-    message = error_of(path)
-    assert message.startswith(f"{path}:18:23: advisor.name:"), message
+    config = load_config(write(tmp_path, text))
+    expected = PluginConfig(
+        name="Hyperband", class_args={"optimize_mode": "maximize", "R": 60, "eta": 3}
+    )
+    assert config.advisor == expected and config.tuner == expected  # the advisor is the tuner
     from asyncnni.config import config_v1
 
     converted, _ = config_v1.to_v2(

@@ -220,8 +220,7 @@ def test_names_are_case_insensitive_with_nni_aliases() -> None:
         assert tuners.registry.get(name).__name__ == cls
 
 
-# NNI 3.0's built-in tuner list (nni/runtime/default_config/builtin_algorithms.yml), less
-# the advisors Hyperband and BOHB, which come with the multi-fidelity work
+# NNI 3.0's built-in tuner list (nni/runtime/default_config/builtin_algorithms.yml)
 NNI_TUNER_NAMES = [
     "PPO",
     "PPOTuner",
@@ -244,6 +243,8 @@ NNI_TUNER_NAMES = [
     "RegularizedEvolutionTuner",
     "DNGO",
     "DNGOTuner",
+    "Hyperband",
+    "BOHB",
 ]
 
 
