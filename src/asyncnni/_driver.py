@@ -44,7 +44,7 @@ class PluginDriver:
         with an error, where the plug-in has it (in a worker thread: it may write files)."""
         hook = self._exit_hooks[1 if failed else 0]
         if callable(hook):
-            await anyio.to_thread.run_sync(hook)
+            await run_in_thread(hook)
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         call = self._calls[name]

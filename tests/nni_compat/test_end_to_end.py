@@ -15,7 +15,7 @@ import pytest
 
 from asyncnni.catalog import export_rows
 from asyncnni.nni_compat import PATH as NNI_PATH
-from asyncnni.store import open_readonly
+from asyncnni.store import open_reader
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -41,14 +41,6 @@ def run_nni(tmp_path: Path, folder: str, config: str) -> tuple[subprocess.Comple
     return proc, export_rows(home, exp_id)
 
 
-def intermediate(tmp_path: Path, row: dict) -> list[float]:
-    store = open_readonly(tmp_path / "home" / row["_experiment"])
-    try:
-        return store.intermediate_results(row["parameter_id"])
-    finally:
-        store.close()
-
-
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
@@ -62,11 +54,8 @@ def test_metrics_float_and_dict_as_nnis_metrics_validator_checks(tmp_path, confi
     assert "an NNI v1 config, converted" in proc.stderr
     assert len(rows) == 1 and rows[0]["status"] == "SUCCEEDED"
     assert rows[0]["final_metric"] == want["final_result"]  # a dict stays a dict
-    store = open_readonly(tmp_path / "home" / f"metrics-{Path(config).stem}".replace("_", "-"))
-    try:
+    with open_reader(tmp_path / "home" / f"metrics-{Path(config).stem}".replace("_", "-")) as store:
         got = store.intermediate_results(rows[0]["parameter_id"])
-    finally:
-        store.close()
     scalars = [m["default"] if isinstance(m, dict) else m for m in want["intermediate_result"]]
     assert got == pytest.approx(scalars)
 
