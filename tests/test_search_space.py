@@ -351,3 +351,15 @@ def test_space_filling_vectors_put_one_point_in_each_slice() -> None:
         assert sorted(np.floor(v[:, dim] * 20).astype(int).tolist()) == list(range(20))
     assert np.bincount(v[:, 2].astype(int)).tolist() == [5, 5, 5, 5]  # strata of 4 options
     assert [space.decode(row)["c"] for row in v[:3]] == [[1, 2, 3, 4][int(x)] for x in v[:3, 2]]
+
+
+def test_the_latin_hypercube_is_scipys_design_without_importing_scipy_stats():
+    from scipy.stats import qmc
+
+    from asyncnni.search_space import latin_hypercube
+
+    for n, d in [(20, 6), (1, 3), (7, 1)]:
+        ours, theirs = np.random.default_rng(5), np.random.default_rng(5)
+        expected = qmc.LatinHypercube(d, seed=theirs).random(n)
+        assert np.array_equal(latin_hypercube(ours, n, d), expected)
+        assert ours.random() == theirs.random(), "the generator moves on as scipy's does"

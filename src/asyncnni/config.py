@@ -68,6 +68,15 @@ class PluginConfig:
 
 
 @dataclass
+class TrialLauncherConfig:
+    """How the local service starts trial jobs: ``plain`` (a new process each) or ``fork``
+    (forked from a template with ``preload`` imported; see asyncnni.training.launcher)."""
+
+    mode: str = "plain"
+    preload: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TrainingServiceConfig:
     """Where trials run: ``platform`` names a training service (see asyncnni.training)."""
 
@@ -80,6 +89,7 @@ class TrainingServiceConfig:
     address: str | None = None
     resources_per_trial: dict[str, float] | None = None
     runtime_env: dict | None = None
+    trial_launcher: TrialLauncherConfig | None = None  # None: plain starts
 
 
 @dataclass
@@ -828,6 +838,26 @@ def _training_service(node: _Node) -> TrainingServiceConfig:
         if not isinstance(found["runtime_env"].value, Mapping):
             raise found["runtime_env"].fail("must be a map (Ray's runtime_env)")
         config.runtime_env = _plain(found["runtime_env"].value)
+    if "trial_launcher" in found:
+        config.trial_launcher = _trial_launcher(found["trial_launcher"])
+    return config
+
+
+def _trial_launcher(node: _Node) -> TrialLauncherConfig:
+    found = _entries(node, ("mode", "preload"))
+    config = TrialLauncherConfig()
+    if "mode" in found:
+        config.mode = _str(found["mode"], ("plain", "fork"))
+    preload = found.get("preload")
+    if preload is not None and preload.value is not None:
+        if not isinstance(preload.value, list):
+            raise preload.fail(f"must be a list of module names, not {_describe(preload.value)}")
+        for i in range(len(preload.value)):
+            item = preload.item(i)
+            name = _str(item)
+            if not all(part.isidentifier() for part in name.split(".")):
+                raise item.fail(f"{name!r} is not a module name")
+            config.preload.append(name)
     return config
 
 

@@ -389,9 +389,7 @@ class SearchSpace:
         """
         if n <= 0 or self.n_dims == 0:
             return self.random_vectors(rng, max(n, 0))
-        from scipy.stats import qmc  # imported here: costly, and only model-based tuners need it
-
-        v = qmc.LatinHypercube(self.n_dims, seed=rng).random(n)
+        v = latin_hypercube(rng, n, self.n_dims)
         v[:, self._cat_dims] = np.floor(v[:, self._cat_dims] * self._cat_sizes)
         return v
 
@@ -516,3 +514,16 @@ def _check_nas(path: str, type_: str, value: Any) -> None:
         raise SearchSpaceError(
             f"{path}: input_choice n_chosen must be an integer in [0, {len(value['candidates'])}], got {n!r}"
         )
+
+
+def latin_hypercube(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """``n`` points of a scrambled Latin hypercube in [0, 1)^d: the design of
+    ``scipy.stats.qmc.LatinHypercube(d, seed=rng).random(n)``, point for point, without
+    importing scipy.stats (about 0.3 s, most of a TPE tuner's set-up). Like it, it draws
+    from a child of ``rng``, so ``rng`` itself moves on only by the spawn."""
+    child = rng.spawn(1)[0]
+    offsets = child.uniform(size=(n, d))
+    slots = np.tile(np.arange(1, n + 1), (d, 1))
+    for row in slots:
+        child.shuffle(row)
+    return (slots.T - offsets) / n

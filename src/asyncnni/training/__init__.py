@@ -44,7 +44,7 @@ PLATFORMS: dict[str, Platform] = {
             "local",
             "local",
             "LocalTrainingService",
-            options=("gpu_indices", "max_trial_number_per_gpu", "use_active_gpu"),
+            options=("gpu_indices", "max_trial_number_per_gpu", "use_active_gpu", "trial_launcher"),
         ),
         Platform(
             "ray",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import anyio
 from anyio.abc import Process
@@ -25,6 +26,7 @@ from .base import (
     TrialExit,
     TrialJob,
 )
+from .launcher import ForkedProcess, ForkLauncher, fork_command, warn_plain
 
 if TYPE_CHECKING:
     from ..config import ExperimentConfig
@@ -83,7 +85,11 @@ class LocalTrainingService(TrainingService):
         bin_dir: Path,
         max_trial_duration: float | None = None,
         gpus: GpuPool | None = None,
+        preload: list[str] | None = None,
+        launcher_log: Path | None = None,
     ) -> None:
+        """``preload`` (a list, maybe empty) asks for the fork launcher, whose template
+        writes to ``launcher_log``; None starts every job plain."""
         self.command = command
         self.code_directory = code_directory
         self.max_trial_duration = max_trial_duration
@@ -91,18 +97,48 @@ class LocalTrainingService(TrainingService):
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._kill_reasons: dict[str, tuple[str, str]] = {}
         self._path = os.pathsep.join([str(python_folder(bin_dir)), os.environ.get("PATH", "")])
+        self.launcher = self._launcher(preload, launcher_log or bin_dir.parent / "launcher.log")
+        self._warned_plain = False
 
     platform = "local"
 
     @classmethod
     def from_config(cls, config: ExperimentConfig, folder: Path) -> LocalTrainingService:
+        launcher = config.training_service.trial_launcher
+        fork = launcher is not None and launcher.mode == "fork"
+        if fork:
+            _check_preload(launcher.preload, config.trial_code_directory)  # type: ignore[union-attr]
         return cls(
             config.trial_command,
             config.trial_code_directory,
             bin_dir=folder / "bin",
             max_trial_duration=config.max_trial_duration,
             gpus=gpu_pool(config),
+            preload=list(launcher.preload) if fork else None,  # type: ignore[union-attr]
+            launcher_log=folder / "launcher.log",
         )
+
+    def _launcher(self, preload: list[str] | None, log_path: Path) -> ForkLauncher | None:
+        if preload is None:
+            return None
+        command = fork_command(self.command)
+        if isinstance(command, str):
+            warn_plain(self.command, command)
+            return None
+        if not sys.platform.startswith("linux"):
+            warn_plain(self.command, "forking a template is supported on Linux only")
+            return None
+        env = {**os.environ, "PATH": self._path, "PYTHONUNBUFFERED": "1"}
+        return ForkLauncher(command, preload, self.code_directory, env, log_path)
+
+    async def __aenter__(self) -> LocalTrainingService:
+        if self.launcher is not None:
+            await self.launcher.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.launcher is not None:
+            await self.launcher.__aexit__(*exc)
 
     def kill(self, trial_job_id: str, reason: str, event: TrialEvent = EARLY_STOPPED) -> None:
         """Stop a running trial job; it ends as ``event`` with ``reason``."""
@@ -140,15 +176,7 @@ class LocalTrainingService(TrainingService):
         try:
             with log_path.open("wb") as log_file:
                 try:
-                    process = await anyio.open_process(
-                        ["/bin/sh", "-c", self.command],
-                        cwd=self.code_directory,
-                        env=env,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log_file,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,  # its own process group: we stop the whole tree
-                    )
+                    process = await self._start(job, env, log_file)
                 except OSError as err:
                     return TrialExit(FAILED, None, f"could not start {self.command!r}: {err}")
                 try:
@@ -172,6 +200,41 @@ class LocalTrainingService(TrainingService):
         if exit_code == 0:
             return TrialExit(SUCCEEDED, 0)
         return TrialExit(FAILED, exit_code, failure_message(exit_code, log_path))
+
+    async def _start(
+        self, job: TrialJob, env: dict[str, str], log_file: BinaryIO
+    ) -> Process | ForkedProcess:
+        """The job's process: forked from the launcher's template when there is one that
+        can, else ``/bin/sh -c trial_command``; in its own process group either way."""
+        if self.launcher is not None:
+            forked = await self.launcher.start(job.trial_job_id, env, Path(log_file.name))
+            if forked is not None:
+                return forked
+            if not self._warned_plain:
+                self._warned_plain = True
+                warn_plain(self.command, self.launcher.unusable or "the template is gone")
+        return await anyio.open_process(
+            ["/bin/sh", "-c", self.command],
+            cwd=self.code_directory,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: we stop the whole tree
+        )
+
+
+def _check_preload(modules: list[str], code_directory: Path) -> None:
+    """Refuse a preload module that is neither installed nor in the trial code directory."""
+    for name in modules:
+        top = name.split(".")[0]
+        if importlib.util.find_spec(top) is None and not any(
+            (code_directory / candidate).exists() for candidate in (f"{top}.py", top)
+        ):
+            raise ConfigError(
+                f"training_service.trial_launcher.preload: no module named {top!r} is installed "
+                f"or in {str(code_directory)!r}"
+            )
 
 
 def gpu_pool(config: ExperimentConfig) -> GpuPool | None:
@@ -218,7 +281,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-async def _terminate(process: Process) -> None:
+async def _terminate(process: Process | ForkedProcess) -> None:
     """SIGTERM to the trial's process group, SIGKILL if it is still there after the grace time."""
     for sig, grace in ((signal.SIGTERM, TERMINATE_GRACE), (signal.SIGKILL, None)):
         with contextlib.suppress(ProcessLookupError):

@@ -145,16 +145,17 @@ class ModelBasedTuner(BuiltinTuner):
 
     async def generate_parameters(self, parameter_id: int, **info: Any) -> dict:
         optimizer = self.optimizer
+        if not self.ask_in_thread:  # nothing awaits until it is done: no other ask overlaps
+            return self._handed_out(parameter_id, optimizer.ask(list(self._pending.values())))
         # in the asynchronous dispatcher mode asks overlap: one at a time may think (a worker
         # thread must not share the model), and each sees the suggestions handed out before
         async with self._ask_lock:
-            pending = list(self._pending.values())
-            if self.ask_in_thread:
-                vector = await anyio.to_thread.run_sync(optimizer.ask, pending)
-            else:
-                vector = optimizer.ask(pending)
-            params = self.space.decode(vector)
-            self._pending[parameter_id] = self.space.encode(params)
+            vector = await anyio.to_thread.run_sync(optimizer.ask, list(self._pending.values()))
+            return self._handed_out(parameter_id, vector)
+
+    def _handed_out(self, parameter_id: int, vector: np.ndarray) -> dict:
+        params = self.space.decode(vector)
+        self._pending[parameter_id] = self.space.encode(params)
         return params
 
     async def receive_trial_result(

@@ -1,0 +1,34 @@
+"""A trial for the fork launcher's tests: it writes what it sees of its process to
+seen.json in its trial folder, then behaves as FORKED_MODE says."""
+
+import json
+import os
+import sys
+import time
+
+import asyncnni
+
+params = asyncnni.get_next_parameter()
+seen = {
+    "argv": sys.argv,
+    "cwd": os.getcwd(),
+    "pid": os.getpid(),
+    "pgid": os.getpgid(0),
+    "sid": os.getsid(0),
+    "job": os.environ["ASYNCNNI_TRIAL_JOB_ID"],
+    "marker": os.environ.get("FORKED_MARKER"),
+    "sys_path0": sys.path[0],
+    "main": __name__,
+    "preloaded": "json_preload_probe" in sys.modules,
+}
+with open(os.path.join(os.environ["ASYNCNNI_TRIAL_DIR"], "seen.json"), "w") as out:
+    json.dump(seen, out)
+print("hello from", seen["job"])
+mode = os.environ.get("FORKED_MODE", "ok")
+if mode == "crash":
+    raise ValueError("forked trial broke")
+if mode == "sleep":
+    time.sleep(60)
+if mode == "exit":
+    sys.exit(7)
+asyncnni.report_final_result(params["x"])
