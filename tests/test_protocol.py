@@ -4,10 +4,11 @@ import math
 
 import msgpack
 import pytest
+import zmq
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asyncnni import protocol
+from asyncnni import protocol, trial
 from asyncnni.errors import ProtocolError
 
 ids = st.text(min_size=1, max_size=20)
@@ -98,7 +99,7 @@ def test_a_missing_field_is_named(message, data):
     [
         ([1, 2, 3], protocol.E_DECODE, "must be a map"),
         ({"kind": "ACK", "req": 1}, protocol.E_VERSION, "version None"),
-        ({"v": 2, "kind": "ACK", "req": 1}, protocol.E_VERSION, "version 2"),
+        ({"v": 3, "kind": "ACK", "req": 1}, protocol.E_VERSION, "version 3"),
         ({"v": 1, "kind": "HELLO"}, protocol.E_KIND, "unknown message kind 'HELLO'"),
         ({"v": 1}, protocol.E_KIND, "unknown message kind None"),
         (
@@ -179,3 +180,46 @@ def test_the_fast_path_accepts_nothing_the_full_checks_refuse(message, data):
         message[name] = data.draw(field_values)
     if protocol._fast_valid(message):
         protocol.check_fields(message)  # must not raise
+
+
+@given(ids, counts, st.sampled_from(["PERIODICAL", "FINAL"]), counts, counts, metric_values)
+def test_a_report_frame_is_the_report_message_packed(job, parameter_id, type_, req, seq, value):
+    frame = protocol.ReportFrames(job, parameter_id, type_).frame(req, seq, value)
+    assert protocol.decode(frame) == protocol.report_metric(
+        req, job, parameter_id, type_, seq, value
+    )
+
+
+@given(messages, st.sampled_from(protocol.ACCEPTED_VERSIONS))
+def test_both_versions_decode_and_answers_keep_the_version(message, version):
+    message["v"] = version
+    assert protocol.decode(protocol.encode(message))["v"] == version
+    assert protocol.answer_version(protocol.encode(message)) == version
+
+
+@given(st.integers(3, 2**63) | st.integers(-(2**63), 0) | st.none() | st.text(max_size=3))
+def test_an_unknown_version_is_refused_and_answered_in_version_1(version):
+    frame = msgpack.packb({"v": version, "kind": "ACK", "req": 1})
+    with pytest.raises(ProtocolError) as err:
+        protocol.decode(frame)
+    assert err.value.code == protocol.E_VERSION and "speaks versions 1, 2" in str(err.value)
+    assert protocol.answer_version(frame) == 1
+
+
+@given(st.lists(st.integers(min_value=1, max_value=40), max_size=30), st.integers(0, 45))
+def test_a_cumulative_ack_settles_every_report_up_to_its_request(reqs, acked):
+    # the client's bookkeeping: reports in request order, one ACK settles a prefix
+    client = trial.TrialClient.__new__(trial.TrialClient)
+    client._unacked = trial.deque((req, b"") for req in sorted(set(reqs)))
+    client._sock = _OneFrame(protocol.encode(protocol.ack(acked)))
+    client._noblock, client._again = 0, zmq.Again
+    client._receive(0)
+    assert [req for req, _ in client._unacked] == [r for r in sorted(set(reqs)) if r > acked]
+
+
+class _OneFrame:
+    def __init__(self, frame: bytes) -> None:
+        self.frame = frame
+
+    def recv(self, flags: int = 0) -> bytes:
+        return self.frame

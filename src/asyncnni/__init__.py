@@ -13,6 +13,7 @@ from ._version import __version__
 from .trial import (
     aget_next_parameter,
     areport_final_result,
+    areport_final_result_and_get_next,
     areport_intermediate_result,
     get_current_parameter,
     get_experiment_id,
@@ -20,6 +21,7 @@ from .trial import (
     get_sequence_id,
     get_trial_id,
     report_final_result,
+    report_final_result_and_get_next,
     report_intermediate_result,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "__version__",
     "aget_next_parameter",
     "areport_final_result",
+    "areport_final_result_and_get_next",
     "areport_intermediate_result",
     "get_current_parameter",
     "get_experiment_id",
@@ -54,6 +57,7 @@ __all__ = [
     "get_sequence_id",
     "get_trial_id",
     "report_final_result",
+    "report_final_result_and_get_next",
     "report_intermediate_result",
     "Experiment",
     "Tuner",

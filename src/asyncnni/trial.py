@@ -18,6 +18,7 @@ import numbers
 import os
 import sys
 import time
+from collections import deque
 from typing import Any
 
 from . import protocol
@@ -30,6 +31,9 @@ LIVENESS_INTERVAL = 1.0  # seconds between looks at the connection while waiting
 # a trial gives up on its experiment after this long without a connection to the dispatcher
 # (ZMTP heartbeats drop a connection to a vanished machine within 4 s; see transport)
 LIVENESS_TIMEOUT = 5.0
+# a trial that only reports looks for answers (ACKs, errors) after this many reports: each
+# cumulative ACK confirms every report before it, so reading them one by one is wasted work
+ANSWER_CHECK_EVERY = 64
 
 
 class TrialError(AsyncNNIError, RuntimeError):
@@ -41,6 +45,8 @@ def _wire_metric(metric: Any) -> Any:
 
     numpy and torch scalars become floats here; anything else is refused at the call site,
     in the trial, where the user sees the line that caused it."""
+    if type(metric) is float and metric - metric == 0.0:  # finite: inf - inf and nan are nan
+        return metric
     if isinstance(metric, dict):
         if "default" not in metric:
             raise ValueError(
@@ -87,7 +93,11 @@ class TrialClient:
         # a blocking receive wakes up this often to look at the connection
         self._sock.setsockopt(zmq.RCVTIMEO, int(LIVENESS_INTERVAL * 1000))
         self._next_req = 0
-        self._unacked: dict[int, bytes] = {}  # intermediate reports not yet acknowledged
+        # (req, frame) of every report not yet acknowledged, oldest first: what a retry sends
+        self._unacked: deque[tuple[int, bytes]] = deque()
+        self._unchecked = 0  # reports sent since the trial last looked for answers
+        self._answers: dict[int, dict] = {}  # answers that came while waiting for others
+        self._reports: protocol.ReportFrames | None = None  # of the current parameter set
         self.parameter_id: int | None = None
         self.parameter_index = -1
         self.parameters: dict | None = None
@@ -118,9 +128,15 @@ class TrialClient:
                 if deadline is not None and time.monotonic() >= deadline:
                     return None
         answer = protocol.decode(frame)
-        if answer["kind"] == protocol.ERROR and answer.get("req") is None:
+        kind, req = answer["kind"], answer.get("req")
+        if kind == protocol.ERROR and req is None:
             raise TrialError(f"dispatcher: {answer['code']}: {answer['message']}")
-        self._unacked.pop(answer.get("req"), None)
+        unacked = self._unacked
+        if kind == protocol.ACK:  # cumulative: every report up to req is stored
+            while unacked and unacked[0][0] <= req:
+                unacked.popleft()
+        elif unacked and unacked[0][0] <= req:  # a refused report is not sent again
+            self._unacked = deque(entry for entry in unacked if entry[0] != req)
         return answer
 
     def _check_experiment(self) -> None:
@@ -137,32 +153,46 @@ class TrialClient:
                 f"dispatcher at {self.address} for {lost_for:.0f}s"
             )
 
-    def _wait_for(self, req: int, timeout_s: float | None) -> dict | None:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            answer = self._receive(remaining)
-            if answer is None:
-                return None
-            if answer.get("req") == req:
-                if answer["kind"] == protocol.ERROR:
-                    raise TrialError(
-                        f"dispatcher refused request {req}: {answer['code']}: {answer['message']}"
-                    )
-                return answer
+    def _wait_for(self, req: int) -> dict:
+        """The answer to request ``req`` (kept aside if it came while waiting for another)."""
+        answer = self._answers.pop(req, None)
+        while answer is None:
+            received = self._receive(None)
+            assert received is not None
+            if received.get("req") == req:
+                answer = received
+            elif received["kind"] in (protocol.PARAMETERS, protocol.NO_MORE_TRIALS):
+                self._answers[received["req"]] = received
+        if answer["kind"] == protocol.ERROR:
+            raise TrialError(
+                f"dispatcher refused request {req}: {answer['code']}: {answer['message']}"
+            )
+        return answer
 
-    def get_next_parameter(self) -> dict | None:
+    def _ask(self) -> int:
         req = self._req()
         self._send(protocol.new_trial(req, self.trial_job_id, self.parameter_index + 1))
-        answer = self._wait_for(req, None)
-        assert answer is not None
+        return req
+
+    def _take(self, answer: dict) -> dict | None:
         if answer["kind"] == protocol.NO_MORE_TRIALS:
             return None
         self.parameter_id = answer["parameter_id"]
         self.parameter_index = answer["parameter_index"]
         self.parameters = answer["parameters"]
         self._sequence = 0
+        self._reports = None
         return self.parameters
+
+    def get_next_parameter(self) -> dict | None:
+        return self._take(self._wait_for(self._ask()))
+
+    def report_final_result_and_get_next(self, metric: Any) -> dict | None:
+        """The final report and the next NEW_TRIAL travel together: one wait, not two."""
+        self._send_final(metric)
+        req = self._ask()
+        self._flush(FINAL_ACK_DEADLINE)
+        return self._take(self._wait_for(req))
 
     def _current_parameter_id(self, what: str) -> int:
         if self.parameter_id is None:
@@ -172,24 +202,26 @@ class TrialClient:
         return self.parameter_id
 
     def report_intermediate_result(self, metric: Any) -> None:
-        parameter_id = self._current_parameter_id("report_intermediate_result")
-        req = self._req()
-        message = protocol.report_metric(
-            req,
-            self.trial_job_id,
-            parameter_id,
-            protocol.PERIODICAL,
-            self._sequence,
-            _wire_metric(metric),
-        )
-        self._unacked[req] = self._send(message)
+        reports = self._reports
+        if reports is None:
+            parameter_id = self._current_parameter_id("report_intermediate_result")
+            reports = protocol.ReportFrames(self.trial_job_id, parameter_id, protocol.PERIODICAL)
+            self._reports = reports
+        self._next_req += 1
+        req = self._next_req
+        frame = reports.frame(req, self._sequence, _wire_metric(metric))
+        self._sock.send(frame, copy=len(frame) > 4096)
+        self._unacked.append((req, frame))
         self._sequence += 1
-        while self._receive(0) is not None:  # collect answers already here, without waiting
-            pass
-        if time.monotonic() >= self._next_look:  # a trial that only reports learns it too
-            self._check_experiment()
+        self._unchecked += 1
+        if self._unchecked >= ANSWER_CHECK_EVERY:
+            self._unchecked = 0
+            while self._receive(0) is not None:  # collect answers already here, without waiting
+                pass
+            if time.monotonic() >= self._next_look:  # a trial that only reports learns it too
+                self._check_experiment()
 
-    def report_final_result(self, metric: Any) -> None:
+    def _send_final(self, metric: Any) -> None:
         parameter_id = self._current_parameter_id("report_final_result")
         req = self._req()
         frame = self._send(
@@ -197,7 +229,10 @@ class TrialClient:
                 req, self.trial_job_id, parameter_id, protocol.FINAL, 0, _wire_metric(metric)
             )
         )
-        self._unacked[req] = frame
+        self._unacked.append((req, frame))
+
+    def report_final_result(self, metric: Any) -> None:
+        self._send_final(metric)
         self._flush(FINAL_ACK_DEADLINE)
 
     def _flush(self, deadline_s: float) -> None:
@@ -210,9 +245,12 @@ class TrialClient:
                     f"trial {self.trial_job_id}: dispatcher did not acknowledge {len(self._unacked)} "
                     f"report(s) within {deadline_s:.0f}s"
                 )
-            if self._receive(FINAL_ACK_TIMEOUT) is None:
-                for frame in list(self._unacked.values()):
+            answer = self._receive(FINAL_ACK_TIMEOUT)
+            if answer is None:
+                for _, frame in list(self._unacked):
                     self._sock.send(frame)
+            elif answer["kind"] != protocol.ACK and answer.get("req") is not None:
+                self._answers[answer["req"]] = answer  # a request sent with the report
 
     def close(self) -> None:
         if self._closed:
@@ -266,6 +304,10 @@ class StandaloneTrial:
     def report_final_result(self, metric: Any) -> None:
         print(f"[asyncnni standalone] final result: {_wire_metric(metric)}", flush=True)
 
+    def report_final_result_and_get_next(self, metric: Any) -> dict | None:
+        self.report_final_result(metric)
+        return None  # one configuration outside an experiment: a loop over them ends
+
     def close(self) -> None:
         pass
 
@@ -316,6 +358,16 @@ def report_final_result(metric: Any) -> None:
     _client().report_final_result(metric)
 
 
+def report_final_result_and_get_next(metric: Any) -> dict | None:
+    """``report_final_result(metric)`` then ``get_next_parameter()``, in one round trip to
+    the dispatcher instead of two (for multi-phase workers that loop over configurations).
+
+    Returns once the result is stored, with the next configuration, or None when the
+    experiment has no more. The next request is sent with the report, so call it only when
+    you will use the next configuration: the tuner is asked for it at once."""
+    return _client().report_final_result_and_get_next(metric)
+
+
 def get_trial_id() -> str:
     return os.environ.get("ASYNCNNI_TRIAL_JOB_ID", STANDALONE)
 
@@ -352,3 +404,10 @@ async def areport_final_result(metric: Any) -> None:
     import asyncio
 
     await asyncio.to_thread(report_final_result, metric)
+
+
+async def areport_final_result_and_get_next(metric: Any) -> dict | None:
+    """Awaitable :func:`report_final_result_and_get_next`."""
+    import asyncio
+
+    return await asyncio.to_thread(report_final_result_and_get_next, metric)

@@ -94,7 +94,8 @@ class Connection:
 
 
 def run_reports(conn: Connection, count: int, window: int, latencies: array) -> None:
-    """Keep up to ``window`` PERIODICAL reports in flight; latency = send to its ACK."""
+    """Keep up to ``window`` PERIODICAL reports in flight; latency = send to the ACK that
+    covers it (protocol version 2: an ACK confirms every report up to its request)."""
     parameter_id = conn.ask()
     first_req = conn.req + 1
     sent_ns = array("q", bytes(8 * count))
@@ -108,9 +109,9 @@ def run_reports(conn: Connection, count: int, window: int, latencies: array) -> 
         now = time.perf_counter_ns()
         if answer["kind"] != protocol.ACK:
             raise BenchmarkClientError(f"{conn.identity}: expected ACK, got {answer}")
-        i = answer["req"] - first_req
-        latencies[i] = now - sent_ns[i]
-        received += 1
+        for i in range(received, answer["req"] - first_req + 1):
+            latencies[i] = now - sent_ns[i]
+        received = max(received, answer["req"] - first_req + 1)
 
 
 def run_asks(conn: Connection, count: int, latencies: array) -> None:

@@ -79,6 +79,8 @@ class Dispatcher:
         self._on_exhausted = on_exhausted or (lambda: None)
         self._told_exhausted = False
         self._tg: TaskGroup | None = None
+        # peers that speak protocol version 1: they are answered in it (one ACK per report)
+        self._v1_peers: set[bytes] = set()
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -158,6 +160,8 @@ class Dispatcher:
         for identity, frame in batch:
             try:
                 message = protocol.decode(frame)
+                if message["v"] == 1:
+                    self._v1_peers.add(identity)
                 kind = message["kind"]
                 if kind == protocol.REPORT_METRIC:
                     self._on_report(identity, message)
@@ -169,9 +173,12 @@ class Dispatcher:
                     raise ProtocolError(protocol.E_KIND, f"{kind} is not sent to the dispatcher")
             except ProtocolError as err:
                 log.warning("refused a message from %r: %s", identity, err)
-                self.server.send(
-                    identity, protocol.error(err.code, str(err), protocol.request_id(frame))
-                )
+                req, version = protocol.request_id(frame), protocol.answer_version(frame)
+                self.server.send(identity, protocol.error(err.code, str(err), req, version))
+
+    def _v(self, identity: bytes) -> int:
+        """The protocol version to answer ``identity`` in."""
+        return 1 if identity in self._v1_peers else protocol.VERSION
 
     def _on_new_trial(self, identity: bytes, message: dict) -> None:
         job = self.ledger.job_from(message["trial_job_id"], identity)
@@ -185,7 +192,7 @@ class Dispatcher:
             self._answer_repeat(identity, req, job, decision)
         else:
             self._check_exhausted()
-            self.server.send(identity, protocol.no_more_trials(req))
+            self.server.send(identity, protocol.no_more_trials(req, self._v(identity)))
 
     def _answer_repeat(self, identity: bytes, req: int, job: JobState, repeat: Repeat) -> None:
         state = repeat.state
@@ -223,7 +230,10 @@ class Dispatcher:
                 self.observer.intermediate(job_id, state.parameter_id, value)
                 if self.assessor is not None:
                     self.scheduler.feedback(lambda: self._assess(state))
-        self.server.send_after_commit(identity, protocol.ack(message["req"]))
+        if message["v"] == 1:
+            self.server.send_after_commit(identity, protocol.ack(message["req"], 1))
+        else:  # one cumulative ACK per peer and commit
+            self.server.ack_after_commit(identity, message["req"])
 
     def _on_trial_end(self, identity: bytes, message: dict) -> None:
         if identity != self.service_identity:
@@ -255,12 +265,14 @@ class Dispatcher:
                 f"{type(err).__name__}: {err}"
             )
             log.exception(message)
-            self.server.send(identity, protocol.error(protocol.E_TUNER, message, req))
+            self.server.send(
+                identity, protocol.error(protocol.E_TUNER, message, req, self._v(identity))
+            )
             self._fatal(message)
             return
         if params is None:  # NoMoreTrials, or the experiment stopped meanwhile
             self.ledger.dropped(state)
-            self.server.send(identity, protocol.no_more_trials(req))
+            self.server.send(identity, protocol.no_more_trials(req, self._v(identity)))
             return
         state.parameters = params
         self.server.record_parameter_set(
@@ -306,7 +318,9 @@ class Dispatcher:
     ) -> None:
         """Sent at once, before the commit of the parameter set's row: PARAMETERS promises no
         durability (ACK does), and any report on it is committed with or after that row."""
-        message = protocol.parameters(req, parameter_id, index, params, PARAMETER_SOURCE)
+        message = protocol.parameters(
+            req, parameter_id, index, params, PARAMETER_SOURCE, self._v(identity)
+        )
         self.server.send_frame(identity, protocol.encode(message))  # the flush checks input
 
     async def _answer_when_generated(
@@ -314,7 +328,7 @@ class Dispatcher:
     ) -> None:
         await state.generated.wait()
         if state.parameters is None:
-            self.server.send(identity, protocol.no_more_trials(req))
+            self.server.send(identity, protocol.no_more_trials(req, self._v(identity)))
         else:
             self._answer_parameters(identity, req, state)
             self.server.flush_soon()
@@ -362,6 +376,7 @@ class Dispatcher:
         job = self.ledger.job_ended(trial_job_id)
         if job is None:
             return
+        self._v1_peers.discard(job.identity)
         event = TrialEvent(event)
         self._check_exhausted()
         self.server.record(JobEnd(trial_job_id, event, exit_code, message))

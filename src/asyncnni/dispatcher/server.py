@@ -43,6 +43,7 @@ class SocketServer:
         self._endpoint: transport.RouterEndpoint | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: list[tuple[bytes, bytes]] = []
+        self._acks: dict[bytes, int] = {}  # peer -> the request its cumulative ACK names
         self._parameter_sets: list[ParameterSet] = []
         self._metrics: list[Metric] = []
         self._other: list[JobStart | JobEnd | Event] = []  # in order: a job starts, then ends
@@ -83,6 +84,12 @@ class SocketServer:
 
     def send_after_commit(self, identity: bytes, message: dict) -> None:
         self._outbox.append((identity, protocol.encode(message)))
+
+    def ack_after_commit(self, identity: bytes, req: int) -> None:
+        """After the next commit, one ACK tells ``identity`` that its reports up to ``req``
+        are stored (protocol version 2): one answer per peer and commit, not per report."""
+        if req > self._acks.get(identity, -1):
+            self._acks[identity] = req
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -167,6 +174,10 @@ class SocketServer:
         outbox, self._outbox = self._outbox, []
         for identity, frame in outbox:
             self.send_frame(identity, frame)
+        if self._acks:
+            acks, self._acks = self._acks, {}
+            for identity, req in acks.items():
+                self.send_frame(identity, protocol.encode(protocol.ack(req)))
         self.check_readable()
 
     def flush_soon(self) -> None:
