@@ -97,29 +97,93 @@ def run_script(tmp_path: Path, script: str, *args: str) -> tuple[list[dict], str
 def test_e2e_trials(tmp_path: Path) -> None:
     records, _ = run_script(tmp_path, "e2e_trials.py", "--trials", "3", "--concurrency", "2")
     [record] = records
-    assert set(record) == STAMP | {"trials", "concurrency", "succeeded", "wall_s", "trials_per_s"}
+    assert set(record) == STAMP | {
+        "trials",
+        "concurrency",
+        "launcher",
+        "succeeded",
+        "wall_s",
+        "trials_per_s",
+    }
     assert (record["benchmark"], record["trials"], record["succeeded"]) == ("e2e_trials", 3, 3)
+    records, _ = run_script(
+        tmp_path, "e2e_trials.py", "--trials", "2", "--concurrency", "2", "--fork", "1"
+    )
+    assert (records[0]["launcher"], records[0]["succeeded"]) == ("fork", 2)
+
+
+def test_quickstart(tmp_path: Path) -> None:
+    records, _ = run_script(tmp_path, "quickstart.py", "--trials", "1", "--pairs", "1")
+    [record] = records
+    assert set(record) == STAMP | {
+        "trials",
+        "pairs",
+        "plain_s",
+        "fork_s",
+        "speedup",
+        "same_results",
+        "plain_s_runs",
+        "fork_s_runs",
+    }
+    assert record["same_results"] is True
 
 
 def test_multi_phase_throughput(tmp_path: Path) -> None:
     records, _ = run_script(
-        tmp_path, "multi_phase_throughput.py", "--workers", "2", "--configs", "40"
+        tmp_path, "multi_phase_throughput.py", "--workers", "2", "--configs", "40", "--raw", "1"
+    )
+    assert [record["api"] for record in records] == ["separate", "combined"]
+    for record in records:
+        assert set(record) == STAMP | {
+            "api",
+            "workers",
+            "configs",
+            "trial_jobs",
+            "configs_per_s",
+            "configs_per_s_runs",
+            "get_p50_us",
+            "get_p99_us",
+            "raw_round_trips_per_s",
+            "round_trips_per_config",
+            "fraction_of_raw_round_trips",
+        }
+        assert (record["benchmark"], record["configs"], record["trial_jobs"]) == (
+            "multi_phase_throughput",
+            40,
+            2,
+        )
+
+
+def test_report_throughput(tmp_path: Path) -> None:
+    records, _ = run_script(
+        tmp_path, "report_throughput.py", "--trials", "2", "--reports", "300", "--pairs", "1"
     )
     [record] = records
     assert set(record) == STAMP | {
-        "workers",
-        "configs",
-        "trial_jobs",
-        "wall_s",
-        "configs_per_s",
-        "get_p50_us",
-        "get_p99_us",
+        "trials",
+        "reports_per_trial",
+        "pairs",
+        "reports_per_s",
+        "raw_oneway_per_s",
+        "fraction_of_raw",
+        "reports_per_s_runs",
+        "raw_oneway_per_s_runs",
     }
-    assert (record["benchmark"], record["configs"], record["trial_jobs"]) == (
-        "multi_phase_throughput",
-        40,
-        2,
-    )
+    assert (record["trials"], record["reports_per_trial"]) == (2, 300)
+
+
+def test_fixed_cost(tmp_path: Path) -> None:
+    records, _ = run_script(tmp_path, "fixed_cost.py", "--pairs", "1")
+    [record] = records
+    assert set(record) == STAMP | {
+        "pairs",
+        "run_s",
+        "bare_interpreter_s",
+        "run_minus_bare_s",
+        "run_s_runs",
+        "bare_interpreter_s_runs",
+        "run_cpu_s",
+    }
 
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])

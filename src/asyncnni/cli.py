@@ -169,9 +169,16 @@ def _run_to_end(experiment, quiet: bool) -> None:  # noqa: ANN001 - Experiment l
         raise _fail(str(err)) from None
     except KeyboardInterrupt:
         raise _fail("stopped at once; the store keeps what was reported", 130) from None
+    global _ran_to_end
+    _ran_to_end = True
     view.summary(result)
     if result.status == "ERROR":
         raise typer.Exit(1)
+
+
+# Set once an experiment ran to its end in this process: its store, sockets, trials and log
+# are closed, and tearing the interpreter's 600 modules down only costs time (0.1-0.5 s).
+_ran_to_end = False
 
 
 @app.command("list")
@@ -254,4 +261,14 @@ register_bench(app)  # `asyncnni bench`: the dispatcher throughput benchmark
 
 
 def main() -> None:
-    app()
+    try:
+        app()  # ends with SystemExit, as every click application
+    except SystemExit as end:
+        if not _ran_to_end:
+            raise
+        import logging
+
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(end.code if isinstance(end.code, int) else int(end.code is not None))

@@ -1,0 +1,78 @@
+"""The quickstart (trials/quickstart/exp.yaml: 10 torch trials, two at a time) with trials
+started plain and forked from a template that imported torch (its ``trial_launcher``), in
+alternating pairs, with the same seeded tuner: the wall time of each whole experiment and
+whether both found the same results (the trials are deterministic).
+
+    python benchmarks/quickstart.py --pairs 1 --trials 10
+
+Prints one JSON line; see benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from _common import BenchmarkFailed, report, sizes
+
+from asyncnni.catalog import export_rows
+from asyncnni.config import TrialLauncherConfig, load_config
+from asyncnni.experiment import Experiment
+
+QUICKSTART = Path(__file__).resolve().parent.parent / "trials" / "quickstart" / "exp.yaml"
+
+
+def run(mode: str, trials: int, working_directory: Path) -> tuple[float, dict]:
+    config = load_config(QUICKSTART)
+    launcher = config.training_service.trial_launcher or TrialLauncherConfig()
+    config = dataclasses.replace(
+        config,
+        max_trial_number=trials,
+        experiment_working_directory=working_directory,
+        tuner=dataclasses.replace(
+            config.tuner, class_args={"optimize_mode": "maximize", "seed": 0}
+        ),
+        training_service=dataclasses.replace(
+            config.training_service,
+            trial_launcher=dataclasses.replace(launcher, mode=mode),
+        ),
+    )
+    experiment = Experiment(config)
+    start = time.perf_counter()
+    result = experiment.run()
+    wall = time.perf_counter() - start
+    if result.status != "DONE" or result.progress.succeeded != trials:
+        raise BenchmarkFailed(f"{mode}: {result.status}, {result.progress}: {result.message}")
+    rows = export_rows(working_directory, experiment.id)
+    return wall, {row["parameter_id"]: row["final_metric"] for row in rows}
+
+
+def main() -> None:
+    args = sizes(__doc__, pairs=(1, "alternating pairs (plain, then fork)"), trials=(10, "trials"))
+    plain, fork, same = [], [], True
+    with tempfile.TemporaryDirectory(prefix="asyncnni-bench-") as tmp:
+        for _ in range(args.pairs):
+            wall_plain, results_plain = run("plain", args.trials, Path(tmp))
+            wall_fork, results_fork = run("fork", args.trials, Path(tmp))
+            plain.append(wall_plain)
+            fork.append(wall_fork)
+            same = same and results_plain == results_fork
+    plain_s, fork_s = statistics.median(plain), statistics.median(fork)
+    report(
+        "quickstart",
+        trials=args.trials,
+        pairs=args.pairs,
+        plain_s=round(plain_s, 2),
+        fork_s=round(fork_s, 2),
+        speedup=round(plain_s / fork_s, 2),
+        same_results=same,
+        plain_s_runs=[round(x, 2) for x in plain],
+        fork_s_runs=[round(x, 2) for x in fork],
+    )
+
+
+if __name__ == "__main__":
+    main()
