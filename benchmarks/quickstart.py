@@ -11,6 +11,7 @@ Prints one JSON line; see benchmarks/README.md.
 from __future__ import annotations
 
 import dataclasses
+import os
 import statistics
 import tempfile
 import time
@@ -54,6 +55,8 @@ def main() -> None:
     args = sizes(__doc__, pairs=(1, "alternating pairs (plain, then fork)"), trials=(10, "trials"))
     plain, fork, same = [], [], True
     with tempfile.TemporaryDirectory(prefix="asyncnni-bench-") as tmp:
+        # torch keeps a cache folder in the temporary folder; it goes with the benchmark's
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(tmp) / "torchinductor"))
         for _ in range(args.pairs):
             wall_plain, results_plain = run("plain", args.trials, Path(tmp))
             wall_fork, results_fork = run("fork", args.trials, Path(tmp))

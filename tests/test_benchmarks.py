@@ -106,8 +106,9 @@ def test_e2e_trials(tmp_path: Path) -> None:
         "trials_per_s",
     }
     assert (record["benchmark"], record["trials"], record["succeeded"]) == ("e2e_trials", 3, 3)
+    (tmp_path / "fork").mkdir()
     records, _ = run_script(
-        tmp_path, "e2e_trials.py", "--trials", "2", "--concurrency", "2", "--fork", "1"
+        tmp_path / "fork", "e2e_trials.py", "--trials", "2", "--concurrency", "2", "--fork", "1"
     )
     assert (records[0]["launcher"], records[0]["succeeded"]) == ("fork", 2)
 
