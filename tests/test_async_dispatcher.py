@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
 import pytest
 
 from asyncnni import Experiment
 from asyncnni.config import SharedStorageConfig
+from asyncnni.dispatcher import Change
 
 from .helpers import experiment_config, process_is_gone
 from .traces import Finished, example, finished, read_jsonl, run, user_tuner
@@ -136,10 +136,15 @@ def test_serial_mode_hands_the_tuner_one_call_at_a_time(tmp_path: Path) -> None:
 def test_the_deadline_answers_a_waiting_child_no_more_trials(tmp_path: Path) -> None:
     # 0 never finishes; 1 waits on it. At max_experiment_duration the waiting request is
     # cancelled and answered NO_MORE_TRIALS, and the hanging parent is terminated.
-    config = lineage(tmp_path, limit=3, concurrency=2, hang=[0])
-    # margin wide enough for both jobs to have asked before the deadline on a busy machine
-    config.update(max_experiment_duration="3s")
-    done = run(config)
+    experiment = Experiment(lineage(tmp_path, limit=3, concurrency=2, hang=[0]))
+
+    def expire_once_a_child_waits(change: Change) -> None:
+        # the deadline passes exactly when the child waits, not after a guessed delay
+        if change.kind == "waiting" and change.data["parent"] is not None:
+            experiment.set_max_experiment_duration(1e-9)
+
+    experiment.observer.subscribe(expire_once_a_child_waits)
+    done = finished(experiment, experiment.run())
     assert done.result.message == "max_experiment_duration reached"
     assert list(decisions(tmp_path)) == [0]  # the waiting child was never handed one
     assert [row["parameter_id"] for row in done.configured] == [0]
@@ -153,22 +158,17 @@ def test_the_deadline_answers_a_waiting_child_no_more_trials(tmp_path: Path) -> 
 
 def test_stop_cancels_a_child_waiting_on_a_parent_and_leaves_no_process(tmp_path: Path) -> None:
     experiment = Experiment(lineage(tmp_path, limit=3, concurrency=2, hang=[0]))
+    waited_on: list[dict] = []
 
-    async def stop_once_a_child_waits() -> None:
-        # polls what the progress display shows (no trial has ended yet), not a guessed delay
-        with anyio.fail_after(60):
-            while not experiment.progress.waiting_on:
-                await anyio.sleep(0.02)
-        assert list(experiment.progress.waiting_on.values()) == [0]  # waiting on parent 0
-        experiment.stop("test stops it")
+    def stop_once_a_child_waits(change: Change) -> None:
+        # told by the observer the moment the child waits (no trial has ended yet)
+        if change.kind == "waiting" and change.data["parent"] is not None:
+            waited_on.append(dict(experiment.progress.waiting_on))
+            experiment.stop("test stops it")
 
-    async def main() -> Finished:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(stop_once_a_child_waits)
-            result = await experiment.arun()
-        return finished(experiment, result)
-
-    done = anyio.run(main)
+    experiment.observer.subscribe(stop_once_a_child_waits)
+    done = finished(experiment, experiment.run())
+    assert list(waited_on[0].values()) == [0]  # waiting on parent 0
     assert done.result.status == "STOPPED" and done.result.message == "test stops it"
     assert list(decisions(tmp_path)) == [0]
     assert {row["status"] for row in done.rows} == {"USER_CANCELED"}

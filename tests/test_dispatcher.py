@@ -339,10 +339,13 @@ async def test_async_mode_answers_others_while_a_child_waits(tmp_path):
 async def test_serial_mode_keeps_arrival_order(tmp_path):
     tuner = CountingTuner()
     jobs = tuple(f"j{i}" for i in range(8))
-    async with running(tmp_path, tuner, jobs=jobs) as (_, c):
+    async with running(tmp_path, tuner, jobs=jobs) as (dispatcher, c):
         for i, job in enumerate(jobs):
             await c[job].send(protocol.new_trial(i, job, 0))
-            await anyio.sleep(0.01)  # the test fixes an arrival order; nothing in src waits
+            # the next is sent once the dispatcher has taken this one: a fixed arrival order
+            with anyio.fail_after(10):
+                while dispatcher.ledger.next_parameter_id <= i:
+                    await anyio.sleep(0)
         answers = {job: await c[job].receive() for job in jobs}
     assert [answers[job]["parameter_id"] for job in jobs] == list(range(8))
     assert [call[2] for call in tuner.calls] == list(jobs)

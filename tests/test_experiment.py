@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -177,8 +178,6 @@ def test_ctrl_c_stops_the_experiment_cleanly(tmp_path):
     )
     trials = home / "stopme" / "trials"
     # wait until both trials are running (each writes its pid first thing)
-    import time
-
     deadline = time.monotonic() + 60
     while len(list(trials.glob("*/pid"))) < 2:
         assert process.poll() is None and time.monotonic() < deadline
@@ -191,6 +190,51 @@ def test_ctrl_c_stops_the_experiment_cleanly(tmp_path):
     assert len(rows) == 2 and {row["status"] for row in rows} == {"USER_CANCELED"}
     for pid_file in trials.glob("*/pid"):
         assert process_is_gone(int(pid_file.read_text()))
+
+
+@pytest.mark.parametrize("signals", [1, 2])
+def test_ctrl_c_stops_an_experiment_whose_plain_tuner_blocks_its_thread(tmp_path, signals):
+    # NNI-style threaded tuner, serial mode: the second request blocks the tuner's thread for
+    # good. A stop must still end the process (abandoning that thread) and store STOPPED; a
+    # second Ctrl-C only hurries it.
+    home, blocked = tmp_path / "home", tmp_path / "blocked"
+    path = _write_yaml(
+        tmp_path,
+        f"search_space: {{x: {{_type: uniform, _value: [0, 1]}}}}\ntrial_command: python echo_trial.py\n"
+        f"trial_code_directory: {ASSETS}\ntrial_concurrency: 2\nmultiThread: false\n"
+        f"tuner: {{code_directory: {ASSETS}, class_file_name: blocking_tuner.py, "
+        f"class_name: BlockingTuner, class_args: {{blocked: {blocked}}}}}\n",
+    )
+    process = _cli(
+        "run", str(path), "--id", "blocked", cwd=tmp_path, env_extra={"ASYNCNNI_HOME": str(home)}
+    )
+    deadline = time.monotonic() + 60
+    while not blocked.exists():  # the tuner's thread is stuck from now on
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    for _ in range(signals):
+        process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "STOPPED" in err and "Traceback" not in err
+    with open_reader(home / "blocked") as store:
+        record = store.experiment()
+    assert record["status"] == "STOPPED" and record["message"] == "interrupted by SIGINT"
+
+
+def test_a_tuner_refused_at_set_up_is_reported_before_anything_is_announced(tmp_path):
+    home = tmp_path / "home"
+    path = _write_yaml(
+        tmp_path,
+        "search_space: {x: {_type: choice, _value: [1, 2]}}\ntrial_command: python t.py\n"
+        "tuner: {name: TPE, class_args: {no_such_argument: 1}}\n",
+    )
+    done = _cli(
+        "run", str(path), "--id", "refused", cwd=tmp_path, env_extra={"ASYNCNNI_HOME": str(home)}
+    )
+    _, err = done.communicate(timeout=60)
+    assert done.returncode == 2 and "no_such_argument" in err
+    assert "experiment refused in" not in err and not (home / "refused").exists()
 
 
 def test_standalone_trial_mode_uses_params_and_prints_results(tmp_path):

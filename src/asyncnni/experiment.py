@@ -172,6 +172,8 @@ class Experiment:
         self._wake: anyio.Event | None = None
         self._service: TrainingService | None = None
         self._scope: anyio.CancelScope | None = None
+        self._deadline: anyio.CancelScope | None = None  # max_experiment_duration's
+        self._started_at = 0.0  # on the event loop's clock
         self.dispatcher: Dispatcher | None = None
         self.address: str | None = None  # the dispatcher's, as trials are told it
         self._auth: str | None = None
@@ -218,6 +220,21 @@ class Experiment:
             loop.call_soon_threadsafe(self._stop_now, reason)
         else:
             self._stop_now(reason)
+
+    def set_max_experiment_duration(self, seconds: float | None) -> None:
+        """Change max_experiment_duration, counted from the start, also while the run goes
+        on (None: no limit). Safe from any thread."""
+        self.config = dataclasses.replace(self.config, max_experiment_duration=seconds)
+        loop = self._loop
+        if loop is not None and _running_loop() is not loop:
+            loop.call_soon_threadsafe(self._set_deadline)
+        else:
+            self._set_deadline()
+
+    def _set_deadline(self) -> None:
+        if self._deadline is not None:
+            seconds = self.config.max_experiment_duration
+            self._deadline.deadline = self._started_at + (seconds or math.inf)
 
     def _stop_now(self, reason: str) -> None:
         if self._stop_reason is None:
@@ -286,7 +303,10 @@ class Experiment:
                     self.on_start(self)
                 if threading.current_thread() is threading.main_thread():
                     tg.start_soon(self._handle_signals)
-                with anyio.move_on_after(config.max_experiment_duration or math.inf) as deadline:
+                self._started_at = anyio.current_time()
+                with anyio.CancelScope() as deadline:
+                    self._deadline = deadline
+                    self._set_deadline()
                     await self._launch_trials(tg, dispatcher, service)
                 if deadline.cancelled_caught:
                     self.stop(DEADLINE)
