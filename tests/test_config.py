@@ -407,6 +407,8 @@ def test_config_from_dict_uses_base_dir_and_plain_key_paths(tmp_path):
     }
     config = config_from_dict(data, base_dir=tmp_path)
     assert config.trial_code_directory == (tmp_path / "code").resolve()
+    as_text = config_from_dict(data, base_dir=str(tmp_path))  # the docstring takes str paths
+    assert as_text.trial_code_directory == config.trial_code_directory
     assert config.max_trial_duration == 600.0
     assert config.source is None
     with pytest.raises(ConfigError) as info:

@@ -52,7 +52,10 @@ def _wire_metric(metric: Any) -> Any:
             raise ValueError(
                 f"a metric map needs a number under 'default', got keys {sorted(metric)}"
             )
-        return {str(k): _wire_metric(v) if k == "default" else _plain(v) for k, v in metric.items()}
+        return {
+            str(k): _wire_metric(v) if k == "default" else protocol.plain_values(v)
+            for k, v in metric.items()
+        }
     if isinstance(metric, bool) or not isinstance(metric, numbers.Real):
         item = getattr(metric, "item", None)  # a 0-d tensor or array
         if item is None:
@@ -64,14 +67,6 @@ def _wire_metric(metric: Any) -> Any:
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"a metric must be finite, got {value}")
     return value
-
-
-def _plain(value: Any) -> Any:
-    """Extra metric fields kept as reported; scalars of numpy/torch become plain numbers."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool | int | float):
-        return float(value)
-    item = getattr(value, "item", None)
-    return item() if item is not None and getattr(value, "ndim", 1) == 0 else value
 
 
 class TrialClient:
