@@ -811,7 +811,7 @@ _PLATFORMS_NOT_YET = (
 
 
 def _training_service(node: _Node) -> TrainingServiceConfig:
-    from . import training  # the registry only: no service is imported here
+    from .training import platforms as training  # the registry only: no service is imported
 
     given = isinstance(node.value, Mapping) and "platform" in node.value
     platform_node = node.get("platform") if given else None
