@@ -223,3 +223,17 @@ class _OneFrame:
 
     def recv(self, flags: int = 0) -> bytes:
         return self.frame
+
+
+@pytest.mark.parametrize("field", ["type", "event"])
+@pytest.mark.parametrize("value", [{}, [], {"a": 1}])
+def test_an_unhashable_value_where_a_name_belongs_is_a_protocol_error(field, value):
+    message = (
+        protocol.report_metric(1, "a", 0, "FINAL", 0, 1.0)
+        if field == "type"
+        else protocol.trial_end("a", "SUCCEEDED", 0)
+    )
+    message[field] = value
+    with pytest.raises(ProtocolError, match=field) as raised:
+        protocol.decode(msgpack.packb(message))
+    assert raised.value.code == protocol.E_FIELD

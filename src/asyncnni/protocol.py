@@ -145,6 +145,14 @@ def _is_parameters(x: object) -> bool:
     return type(x) is dict
 
 
+def _is_metric_type(x: object) -> bool:
+    return type(x) is str and x in METRIC_TYPES  # a map or list is not hashable: no lookup
+
+
+def _is_event(x: object) -> bool:
+    return type(x) is str and x in TRIAL_END_EVENTS
+
+
 def _is_present(x: object) -> bool:
     return True  # checked further by metric_scalar
 
@@ -167,14 +175,14 @@ _FIELD_CHECKS: dict[str, tuple[tuple[str, Any, str], ...]] = {
         ("req", _is_req, "a non-negative integer"),
         ("trial_job_id", _is_str, "a string"),
         ("parameter_id", _is_index, "a non-negative integer"),
-        ("type", METRIC_TYPES.__contains__, "PERIODICAL or FINAL"),
+        ("type", _is_metric_type, "PERIODICAL or FINAL"),
         ("sequence", _is_index, "a non-negative integer"),
         ("value", _is_present, "a metric"),
     ),
     ACK: (("req", _is_req, "a non-negative integer"),),
     TRIAL_END: (
         ("trial_job_id", _is_str, "a string"),
-        ("event", TRIAL_END_EVENTS.__contains__, "one of " + ", ".join(sorted(TRIAL_END_EVENTS))),
+        ("event", _is_event, "one of " + ", ".join(sorted(TRIAL_END_EVENTS))),
         ("exit_code", _is_exit_code, "an integer or nil"),
     ),
     KILL_TRIAL: (("trial_job_id", _is_str, "a string"), ("reason", _is_str, "a string")),
@@ -247,7 +255,7 @@ def _fast_valid(message: dict) -> bool:
             and pid >= 0
             and type(seq) is int
             and seq >= 0
-            and get("type") in METRIC_TYPES
+            and _is_metric_type(get("type"))
         )
     if kind == NEW_TRIAL:
         index = get("parameter_index")
