@@ -237,7 +237,7 @@ class SQLiteStore(_SQLiteReads, Store):
                 record.name,
                 json.dumps(record.config),
                 json.dumps(record.search_space),
-                record.time,
+                record.time or time.time(),
             ),
         )
 
@@ -253,17 +253,24 @@ class SQLiteStore(_SQLiteReads, Store):
         self._write(
             "INSERT INTO trial_jobs (trial_job_id, sequence, status, trial_dir, start_time) "
             "VALUES (?, ?, 'RUNNING', ?, ?)",
-            (record.trial_job_id, record.sequence, record.trial_dir, record.time),
+            (record.trial_job_id, record.sequence, record.trial_dir, record.time or time.time()),
         )
 
     def add_job_end(self, record: JobEnd) -> None:
         self._write(
             "UPDATE trial_jobs SET status = ?, exit_code = ?, message = ?, end_time = ? "
             "WHERE trial_job_id = ?",
-            (record.status, record.exit_code, record.message, record.time, record.trial_job_id),
+            (
+                record.status,
+                record.exit_code,
+                record.message,
+                record.time or time.time(),
+                record.trial_job_id,
+            ),
         )
 
     def add_parameter_sets(self, records: Iterable[ParameterSet]) -> None:
+        now = time.time()
         self._begin()
         self._db.executemany(
             "INSERT INTO parameters VALUES (?, ?, ?, ?, ?, ?)",
@@ -274,13 +281,14 @@ class SQLiteStore(_SQLiteReads, Store):
                     r.parameter_index,
                     json.dumps(r.parameters),
                     r.source,
-                    r.time,
+                    r.time or now,
                 )
                 for r in records
             ),
         )
 
     def add_metrics(self, records: Iterable[Metric]) -> None:
+        now = time.time()
         self._begin()
         self._db.executemany(
             "INSERT OR IGNORE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -292,7 +300,7 @@ class SQLiteStore(_SQLiteReads, Store):
                     r.sequence,
                     r.value,
                     _raw_json(r.raw),
-                    r.time,
+                    r.time or now,
                 )
                 for r in records
             ),
@@ -301,7 +309,7 @@ class SQLiteStore(_SQLiteReads, Store):
     def add_event(self, record: Event) -> None:
         self._write(
             "INSERT INTO events (time, trial_job_id, kind, detail) VALUES (?, ?, ?, ?)",
-            (record.time, record.trial_job_id, record.kind, record.detail),
+            (record.time or time.time(), record.trial_job_id, record.kind, record.detail),
         )
 
     def reopen(self) -> None:
