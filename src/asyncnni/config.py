@@ -554,7 +554,7 @@ _SCHEMA = _Section(
 def _platform_keys(value: Mapping) -> tuple[str, ...] | None:
     """The keys of a training_service map, which depend on its platform (None when the
     platform is not one to be had: the parse says so)."""
-    from . import training
+    from .training import platforms as training
 
     platform = value.get("platform", "local")
     try:
