@@ -526,3 +526,18 @@ def test_search_space_error_without_a_parameter_path_points_at_the_space(tmp_pat
         "search_space:\n  '': {_type: choice, _value: [1]}\ntrial_command: x\ntuner: {name: Random}\n",
     )
     assert load_error(path).startswith(f"{path}:2:3: search_space: invalid search space: ")
+
+
+def test_a_platform_whose_extra_is_missing_is_refused_with_the_install_command(
+    tmp_path, monkeypatch
+):
+    from asyncnni.training import platforms
+
+    missing = platforms.Platform(
+        "faraway", "faraway", "Faraway", requires=("no_such_module_here",), extra="faraway"
+    )
+    monkeypatch.setitem(platforms.PLATFORMS, "faraway", missing)
+    message = load_error(write(tmp_path, BASE + "training_service:\n  platform: faraway\n"))
+    assert message.startswith(f"{tmp_path / 'exp.yaml'}:7:13: training_service.platform: ")
+    assert "needs no_such_module_here" in message
+    assert "pip install 'asyncnni[faraway]'" in message

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import asynccontextmanager
 
 import anyio
@@ -14,7 +13,7 @@ import zmq.asyncio
 from asyncnni import protocol
 from asyncnni.dispatcher import Dispatcher
 from asyncnni.errors import NoMoreTrials, UnknownParameterError
-from asyncnni.store import open_store
+from asyncnni.store import StoreReader, open_reader, open_store
 from asyncnni.tuner import Tuner
 
 pytestmark = pytest.mark.anyio
@@ -84,9 +83,14 @@ async def running(tmp_path, tuner, jobs=("a", "b"), **options):
     store.close()
 
 
-def rows(tmp_path, sql):
-    with sqlite3.connect(tmp_path / "experiment.db") as db:
-        return db.execute(sql).fetchall()
+def stored(tmp_path) -> StoreReader:
+    """What the store holds, read as every reader does (read-only, after the dispatcher)."""
+    return open_reader(tmp_path)
+
+
+def job_row(tmp_path, trial_job_id: str) -> dict:
+    with stored(tmp_path) as store:
+        return next(r for r in store.trial_rows() if r["trial_job_id"] == trial_job_id)
 
 
 async def test_new_trial_gets_parameters_with_ids_from_zero(tmp_path):
@@ -101,10 +105,9 @@ async def test_new_trial_gets_parameters_with_ids_from_zero(tmp_path):
         {"n": 0},
     )
     assert (second["req"], second["parameter_id"]) == (9, 1)
-    assert rows(tmp_path, "SELECT parameter_id, trial_job_id FROM parameters ORDER BY 1") == [
-        (0, "a"),
-        (1, "b"),
-    ]
+    with stored(tmp_path) as store:
+        given = sorted((r["parameter_id"], r["trial_job_id"]) for r in store.trial_rows())
+    assert given == [(0, "a"), (1, "b")]
 
 
 async def test_final_report_is_stored_acknowledged_and_reaches_the_tuner(tmp_path):
@@ -120,7 +123,8 @@ async def test_final_report_is_stored_acknowledged_and_reaches_the_tuner(tmp_pat
         outcome.succeeded and outcome.value == 0.5 and outcome.metric == {"default": 0.5, "loss": 3}
     )
     assert ("result", 0, 0.5, {"default": 0.5, "loss": 3}) in tuner.calls
-    assert rows(tmp_path, "SELECT type, value FROM metrics") == [("FINAL", 0.5)]
+    with stored(tmp_path) as store:
+        assert store.final_metric(0).value == 0.5 and store.intermediate_results(0) == []
 
 
 async def test_repeated_reports_are_stored_once(tmp_path):
@@ -138,10 +142,8 @@ async def test_repeated_reports_are_stored_once(tmp_path):
         await c["a"].ask(
             protocol.new_trial(30, "a", 0)
         )  # a full round trip: queued tuner calls are done
-    assert rows(tmp_path, "SELECT type, sequence, value FROM metrics ORDER BY type") == [
-        ("FINAL", 0, 0.9),
-        ("PERIODICAL", 0, 0.1),
-    ]
+    with stored(tmp_path) as store:
+        assert store.final_metric(0).value == 0.9 and store.intermediate_results(0) == [0.1]
     assert [call for call in tuner.calls if call[0] == "result"] == [("result", 0, 0.9, 0.9)]
 
 
@@ -236,9 +238,8 @@ async def test_job_end_fails_parameters_without_result_and_wakes_waiters(tmp_pat
     assert second.succeeded and second.value == 2.0
     assert ("end", 0, False) in tuner.calls and ("end", 1, True) in tuner.calls
     assert tuner.calls.index(("result", 1, 2.0, 2.0)) < tuner.calls.index(("end", 1, True))
-    assert rows(
-        tmp_path, "SELECT status, exit_code, message FROM trial_jobs WHERE trial_job_id='a'"
-    ) == [("FAILED", 3, "boom")]
+    row = job_row(tmp_path, "a")
+    assert (row["status"], row["exit_code"], row["message"]) == ("FAILED", 3, "boom")
 
 
 async def test_trial_end_over_the_wire_comes_from_the_training_service_only(tmp_path):
@@ -252,9 +253,7 @@ async def test_trial_end_over_the_wire_comes_from_the_training_service_only(tmp_
         await c["service"].send(protocol.trial_end("a", "SUCCEEDED", 0))
         outcome = await dispatcher.wait_for_result(0)
     assert not outcome.succeeded and "ended SUCCEEDED" in outcome.reason
-    assert rows(tmp_path, "SELECT status FROM trial_jobs WHERE trial_job_id = 'a'") == [
-        ("SUCCEEDED",)
-    ]
+    assert job_row(tmp_path, "a")["status"] == "SUCCEEDED"
 
 
 async def test_a_peer_cannot_speak_for_another_trial_job(tmp_path):
@@ -274,7 +273,8 @@ async def test_a_peer_cannot_speak_for_another_trial_job(tmp_path):
         assert answer["kind"] == "ERROR" and answer["code"] == protocol.E_UNKNOWN_TRIAL
         assert "may not speak for trial job 'a'" in answer["message"]
     assert outcome.value == 0.1  # the forged 0.9 never reached the tuner or the store
-    assert rows(tmp_path, "SELECT type, value FROM metrics") == [("FINAL", 0.1)]
+    with stored(tmp_path) as store:
+        assert store.final_metric(0).value == 0.1 and store.intermediate_results(0) == []
     assert [call[0] for call in tuner.calls] == ["generate", "result"]
 
 
@@ -420,9 +420,10 @@ async def test_numpy_parameters_are_sent_and_stored_as_plain_values(tmp_path):
         answer = await c["a"].ask(protocol.new_trial(1, "a", 0))
         refused = await c["b"].ask(protocol.new_trial(2, "b", 0))
     assert answer["parameters"] == {"x": 0.5, "n": 3, "v": [0, 1]}
-    assert rows(tmp_path, "SELECT parameters FROM parameters") == [
-        ('{"x": 0.5, "n": 3, "v": [0, 1]}',)
-    ]
+    with stored(tmp_path) as store:
+        assert [r["parameters"] for r in store.trial_rows() if r["parameter_id"] is not None] == [
+            {"x": 0.5, "n": 3, "v": [0, 1]}
+        ]
     assert refused["code"] == protocol.E_TUNER
     assert (
         "NumpyTuner.generate_parameters(1) failed: TypeError: object cannot be sent or stored"

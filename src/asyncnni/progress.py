@@ -9,6 +9,7 @@ from rich.live import Live
 from rich.text import Text
 
 from .experiment import Experiment, ExperimentResult, Progress, TrialSummary
+from .protocol import TrialEvent
 
 
 def progress_line(
@@ -70,7 +71,9 @@ class ProgressView:
         if self._quiet:
             return
         outcome = trial.outcome
-        style = {"SUCCEEDED": "green", "FAILED": "red"}.get(outcome.event, "yellow")
+        style = {TrialEvent.SUCCEEDED: "green", TrialEvent.FAILED: "red"}.get(
+            outcome.event, "yellow"
+        )
         text = Text(f"trial {trial.sequence:>4} {trial.trial_job_id} ")
         text.append(outcome.event, style=style)
         if outcome.message:
