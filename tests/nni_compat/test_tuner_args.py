@@ -32,8 +32,14 @@ def test_tpe_takes_nnis_tpe_args_and_legacy_liars():
         },
     )
     assert tuner.optimize_mode == "maximize" and tuner.constant_liar_type == "mean"
-    assert tuner._options == {"n_startup_trials": 7, "n_ei_candidates": 5, "prior_weight": 0.5}
-    assert tuners.create("TPE").constant_liar_type == "best"  # NNI 3.0's default
+    assert tuner._options == {
+        "n_startup_trials": 7,
+        "n_ei_candidates": 5,
+        "prior_weight": 0.5,
+        "constant_liar_type": "mean",
+    }
+    # "worst", not NNI 3.0's "best", which measured far worse with trials pending
+    assert tuners.create("TPE").constant_liar_type == "worst"
     legacy = tuners.create("TPE_legacy", parallel_optimize=True, constant_liar_type="max")
     assert legacy.constant_liar_type == "worst"
     assert tuners.create("TPE_legacy", parallel_optimize=False).constant_liar_type is None

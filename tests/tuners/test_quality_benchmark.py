@@ -1,4 +1,5 @@
-"""benchmarks/tuner_quality.py runs at a tiny size and prints one JSON line of figures."""
+"""benchmarks/tuner_quality.py runs at a tiny size (with suggestions pending) and prints one
+JSON line of figures."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ def test_tiny_run_prints_one_json_line() -> None:
             "2",
             "--rounds",
             "25",
+            "--pending",
+            "3",
         ],
         capture_output=True,
         text=True,
@@ -44,5 +47,8 @@ def test_tiny_run_prints_one_json_line() -> None:
         "ms_per_suggestion@30",
         "hartmann6_25_rounds_s",
     }
-    assert tpe["branin"]["regret@25"] >= 0
+    assert report["pending"] == 3
+    branin = tpe["branin"]["regret@25"]
+    assert 0 <= branin["q25"] <= branin["median"] <= branin["q75"]
+    assert tpe["rosenbrock4"]["regret@25"]["median"] >= 0
     assert "tuner" in out.stderr  # the readable table

@@ -132,3 +132,23 @@ def test_tpe_and_anneal_minimize_by_default_as_in_nni(name: str) -> None:
 
     xs = [p["x"] for p in anyio.run(run)]
     assert np.mean(xs[-20:]) < 0.25  # late suggestions crowd the bottom of the range
+
+
+def test_pending_suggestions_are_distinct_and_spread_out() -> None:
+    """Eight suggestions asked with no result in between, after 40 results on a continuous
+    space: no two are closer than 0.01 in the unit square. (Measured over 20 seeds: at least
+    0.021 apart with the liar; ignoring the pending ones, most seeds give a pair < 0.01.)"""
+    space = SearchSpace(BRANIN_SPACE)
+
+    async def closest_pair(seed: int) -> float:
+        tuner = tuners.create("TPE", optimize_mode="minimize", seed=seed)
+        await tuner.update_search_space(BRANIN_SPACE)
+        rng = np.random.default_rng(100 + seed)
+        points = [space.sample(rng) for _ in range(40)]
+        await tuner.import_data([{"parameter": p, "value": branin(p)} for p in points])
+        v = np.array([space.encode(await tuner.generate_parameters(pid)) for pid in range(8)])
+        dist = np.sqrt(((v[:, None] - v[None]) ** 2).sum(axis=2))
+        return float(dist[np.triu_indices(8, 1)].min())
+
+    for seed in range(10):
+        assert anyio.run(closest_pair, seed) > 0.01

@@ -51,8 +51,10 @@ class TPETuner(ModelBasedTuner):
     NNI's forms are accepted too: ``tpe_args: {n_startup_jobs, n_ei_candidates,
     prior_weight, constant_liar_type, linear_forgetting, gamma}``, and the legacy
     ``parallel_optimize`` / ``constant_liar_type`` (min, max, mean). Suggestions in flight
-    are taken as bad results until theirs arrive (constant liar), so concurrent trials
-    explore different points. A suggestion costs well under a millisecond.
+    count as results of the worst loss so far until theirs arrive (``tpe_args:
+    {constant_liar_type: worst}``, the default; ``mean`` works alike, ``best`` piles trials
+    up around the pending ones, null ignores them), so concurrent trials explore different
+    points. A suggestion costs well under a millisecond.
     """
 
     optimizer_class = TPEOptimizer
@@ -87,9 +89,12 @@ class TPETuner(ModelBasedTuner):
         for name in _UNUSED_TPE_ARGS:
             if name in nni_args:
                 log.warning("TPE: tpe_args.%s is NNI's own estimator's and is not used here", name)
+        # "worst", not NNI 3.0's "best": with 8 trials pending, "best" piles suggestions up
+        # around the pending ones and measured far worse (docs/tuners.md)
         self.constant_liar_type = constant_liar(
-            nni_args.get("constant_liar_type", "best"), parallel_optimize, constant_liar_type
+            nni_args.get("constant_liar_type", "worst"), parallel_optimize, constant_liar_type
         )
+        options["constant_liar_type"] = self.constant_liar_type
         super().__init__(optimize_mode, seed, **options)
         if (
             options["n_startup_trials"] < 0

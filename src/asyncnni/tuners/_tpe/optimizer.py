@@ -8,8 +8,9 @@ estimator l to the below observations where that group was active and g to the a
 draws ``n_ei_candidates`` from l and keeps the one with the largest l/g. l's kernels may
 narrow with the number of results n, not with its own few observations (see
 ``below_min_bandwidth``), so the search keeps refining the good region. The chosen options
-decide which nested groups are sampled next. Suggestions still in flight count as "above"
-observations (a constant liar), so concurrent asks spread out instead of piling up.
+decide which nested groups are sampled next. Suggestions still in flight count as results
+of a made-up loss (a constant liar: the worst, mean or best so far); with the worst or the
+mean they are "above" observations, so concurrent asks spread out instead of piling up.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import numpy as np
 
 from ...search_space import SearchSpace
 from .parzen import ParzenEstimator
+
+#: what a pending suggestion's lie is (NNI's names): the best (smallest), the worst (largest)
+#: or the mean loss so far; None ignores pending suggestions
+LIAR_TYPES = ("best", "worst", "mean")
 
 
 def default_gamma(n: int) -> int:
@@ -50,9 +55,10 @@ def default_weights(n: int) -> np.ndarray:
 class TPEOptimizer:
     """Tree-structured Parzen Estimator over ``space`` (every HPO type, nested choices too).
 
-    Until ``n_startup_trials`` results are in, suggestions come from a Latin hypercube
-    design (then random draws, if many are asked before results arrive). Losses: smaller is
-    better.
+    The first ``n_startup_trials`` suggestions come from a Latin hypercube design (unless as
+    many results are in already); after that the model is used with whatever results have
+    arrived, so with trials pending the asks beyond the design are not random draws. Losses:
+    smaller is better.
     """
 
     def __init__(
@@ -63,7 +69,9 @@ class TPEOptimizer:
         n_startup_trials: int = 20,
         n_ei_candidates: int = 24,
         prior_weight: float = 1.0,
+        constant_liar_type: str | None = "worst",
     ) -> None:
+        self.constant_liar_type = constant_liar_type
         self.space = space
         self.rng = rng
         self.n_startup_trials = n_startup_trials
@@ -101,17 +109,17 @@ class TPEOptimizer:
 
     def ask(self, pending: Sequence[np.ndarray] = ()) -> np.ndarray:
         space = self.space
-        if self.n < self.n_startup_trials:
+        if (self.n < self.n_startup_trials and self._design) or self.n == 0:
             return self._design.pop(0) if self._design else space.random_vector(self.rng)
         n = self.n
         below = np.zeros(n, dtype=bool)
         below[self._order[: default_gamma(n)]] = True
         x, active = self._x[:n], self._active[:n]
-        if pending:
+        if pending and self.constant_liar_type is not None:
             liars = np.array(pending)
             x = np.concatenate([x, liars])
             active = np.concatenate([active, [space.active_groups(v) for v in liars]])
-            below = np.concatenate([below, np.zeros(len(liars), dtype=bool)])
+            below = np.concatenate([below, np.full(len(liars), self._liar_is_good())])
 
         out = np.full(space.n_dims, np.nan)
         todo = [space.groups[0]]
@@ -126,6 +134,14 @@ class TPEOptimizer:
                 if out[dim] == option:
                     todo.append(space.groups[child])
         return out
+
+    def _liar_is_good(self) -> bool:
+        """Whether a pending suggestion, given the liar's loss, ranks among the good ones."""
+        n, losses = self.n, self._sorted_loss[: self.n]
+        lie = {"best": losses[0], "mean": losses.mean(), "worst": losses[-1]}[
+            self.constant_liar_type
+        ]
+        return bool(lie <= losses[default_gamma(n) - 1])
 
     def _sample_group(
         self, x: np.ndarray, below: np.ndarray, above: np.ndarray, dims: np.ndarray
