@@ -9,7 +9,9 @@ import pytest
 
 from asyncnni.catalog import export_rows
 from asyncnni.experiment import Experiment
+from asyncnni.store import open_readonly
 
+from .. import traces
 from ..helpers import experiment_config
 
 pytestmark = pytest.mark.slow
@@ -141,3 +143,20 @@ def test_asha_promotes_exactly_the_top_third_of_a_rung(tmp_path: Path, resume: b
     # a promotion was right when made; a later, better configuration may push it out of the
     # top third (ASHA's trade for never waiting), so more than a third may have been promoted
     assert rungs[2], "the top rung was reached"
+
+
+def test_the_quickstart_model_trains_for_its_trial_budget_under_bohb(tmp_path: Path) -> None:
+    config = traces.example("multi_fidelity", tmp_path, max_trial_number=4)
+    config.tuner.class_args.update(max_budget=3, seed=0)  # budgets 1 and 3
+    done = traces.run(config)
+    assert done.result.status == "DONE", done.result.message
+    rows = sorted(done.configured, key=lambda r: r["parameter_id"])
+    assert [r["parameters"]["TRIAL_BUDGET"] for r in rows][:3] == [1, 1, 1]
+    store = open_readonly(done.result.folder)
+    try:  # one intermediate result per epoch: the model trained for TRIAL_BUDGET epochs
+        for row in rows:
+            epochs = store.intermediate_results(row["parameter_id"])
+            assert len(epochs) == row["parameters"]["TRIAL_BUDGET"]
+            assert epochs[-1] == row["final_metric"]
+    finally:
+        store.close()

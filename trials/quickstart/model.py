@@ -15,11 +15,13 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import asyncnni
 
-# Hyperparameters to tune; the tuner's choice replaces these defaults.
+# Hyperparameters to tune; the tuner's choice replaces these defaults. A multi-fidelity
+# tuner (Hyperband, BOHB, ASHA) adds TRIAL_BUDGET: the epochs to train this configuration.
 params = {
     "features": 512,
     "lr": 0.001,
     "momentum": 0,
+    "TRIAL_BUDGET": 5,
 }
 optimized_params = asyncnni.get_next_parameter()
 params.update(optimized_params)
@@ -32,7 +34,7 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 
 SIDE = 16
 CLASSES = 10
-EPOCHS = 5
+EPOCHS = params["TRIAL_BUDGET"]
 BATCH_SIZE = 32
 
 
