@@ -90,6 +90,10 @@ class TrainingServiceConfig:
     resources_per_trial: dict[str, float] | None = None
     runtime_env: dict | None = None
     trial_launcher: TrialLauncherConfig | None = None  # None: plain starts
+    # platform simulated (asyncnni.training.simulated)
+    function: str | None = None  # pkg.module:name
+    cost_per_unit: float | None = None  # simulated seconds per budget unit
+    max_budget: float | None = None  # the budget of a parameter set without TRIAL_BUDGET
 
 
 @dataclass
@@ -142,7 +146,7 @@ class ExperimentConfig:
     search_space: dict
     trial_command: str
     trial_code_directory: Path
-    tuner: PluginConfig | None
+    tuner: PluginConfig
     trial_concurrency: int = 1
     experiment_name: str | None = None
     trial_gpu_number: int = 0
@@ -840,6 +844,9 @@ def _training_service(node: _Node) -> TrainingServiceConfig:
         config.runtime_env = _plain(found["runtime_env"].value)
     if "trial_launcher" in found:
         config.trial_launcher = _trial_launcher(found["trial_launcher"])
+    config.function = _optional(found, "function", _function)
+    config.cost_per_unit = _optional(found, "cost_per_unit", _positive)
+    config.max_budget = _optional(found, "max_budget", _positive)
     return config
 
 
@@ -874,6 +881,21 @@ def _resources(node: _Node) -> dict[str, float]:
             raise child.fail(f"must be a non-negative number, not {_describe(amount)}")
         resources[key] = _plain(amount)
     return resources
+
+
+def _function(node: _Node) -> str:
+    text = _str(node)
+    module, _, name = text.partition(":")
+    if not module or not name.isidentifier():
+        raise node.fail(f"must be 'pkg.module:name', not {text!r}")
+    return text
+
+
+def _positive(node: _Node) -> float:
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise node.fail(f"must be a positive number, not {_describe(value)}")
+    return float(value)
 
 
 def _gpu_indices(node: _Node) -> list[int]:

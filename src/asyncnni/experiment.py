@@ -159,8 +159,6 @@ class Experiment:
             self._service_class = training.service_class(self.config.training_service.platform)
         except training.PlatformUnavailable as err:
             raise ConfigError(f"training_service.platform: {err}") from None
-        if self.config.tuner is None:
-            raise ConfigError("no tuner configured (advisors are not supported yet)")
         self.id = experiment_id or new_id(8)
         self.folder = Path(self.config.experiment_working_directory).expanduser() / self.id
         self.observer = ExperimentObserver()
@@ -182,6 +180,12 @@ class Experiment:
     @property
     def progress(self) -> Progress:
         return self.observer.progress
+
+    @property
+    def service(self) -> TrainingService | None:
+        """The training service of the run (None before it starts), e.g. for the simulated
+        one's virtual clock."""
+        return self._service
 
     @classmethod
     def from_yaml(cls, path: str | Path, **kwargs: Any) -> Experiment:
@@ -249,7 +253,6 @@ class Experiment:
 
     async def arun(self) -> ExperimentResult:
         config = self.config
-        assert config.tuner is not None
         self._loop = asyncio.get_running_loop()
         if not self._resuming and exists(self.folder):
             raise ConfigError(

@@ -41,6 +41,12 @@ PLATFORMS: dict[str, Platform] = {
             requires=("ray",),
             extra="ray",
         ),
+        Platform(
+            "simulated",
+            "simulated",
+            "SimulatedTrainingService",
+            options=("function", "cost_per_unit", "max_budget"),
+        ),
     )
 }
 

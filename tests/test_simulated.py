@@ -1,0 +1,151 @@
+"""``platform: simulated``: coroutine trial jobs on a virtual clock, through the real
+dispatcher and store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asyncnni.catalog import export_rows
+from asyncnni.errors import ConfigError
+from asyncnni.experiment import Experiment
+from asyncnni.store import open_reader
+
+H6 = "asyncnni.bench.functions:MF_HARTMANN6"
+X = {"x": {"_type": "uniform", "_value": [0, 1]}}
+
+
+def linear(parameters: dict, budget: float) -> float:
+    """A test function: the loss is x, whatever the budget."""
+    return parameters["x"]
+
+
+def curve(parameters: dict, budget: float) -> list[float]:
+    return [parameters["x"] / (epoch + 1) for epoch in range(int(budget))]
+
+
+def config(tmp_path: Path, function: str, **overrides) -> dict:
+    return {
+        "search_space": X,
+        "trial_command": "unused: simulated trials are coroutines",
+        "trial_concurrency": 4,
+        "max_trial_number": 12,
+        "tuner": {"name": "Random", "class_args": {"optimize_mode": "minimize", "seed": 0}},
+        "training_service": {"platform": "simulated", "function": function},
+        "experiment_working_directory": str(tmp_path),
+        **overrides,
+    }
+
+
+def run(cfg: dict) -> tuple[Experiment, list[dict]]:
+    experiment = Experiment(cfg)
+    result = experiment.run()
+    assert result.status in ("DONE", "STOPPED"), result
+    rows = [r for r in export_rows(experiment.folder.parent, experiment.id) if r["final_metric"]]
+    return experiment, sorted(rows, key=lambda r: r["parameter_id"])
+
+
+def test_jobs_train_for_budget_times_cost_on_the_virtual_clock(tmp_path: Path) -> None:
+    cfg = config(tmp_path, f"{__name__}:linear")
+    cfg["training_service"].update(cost_per_unit=60, max_budget=10)  # 10 minutes a trial
+    experiment, rows = run(cfg)
+    assert len(rows) == 12
+    for row in rows:
+        metric = row["final_metric"]
+        assert metric["default"] == row["parameters"]["x"]
+        assert metric["ended"] - metric["started"] == 600
+    # four workers, never idle: three rounds of ten simulated minutes
+    assert sorted({r["final_metric"]["ended"] for r in rows}) == [600, 1200, 1800]
+    clock = experiment.service.clock
+    assert clock.now == 1800 and clock.trained == 12 * 600
+
+
+def test_a_curve_is_reported_epoch_by_epoch(tmp_path: Path) -> None:
+    cfg = config(tmp_path, f"{__name__}:curve", max_trial_number=3)
+    cfg["training_service"].update(max_budget=4)
+    experiment, rows = run(cfg)
+    reader = open_reader(experiment.folder)
+    try:
+        for row in rows:
+            x = row["parameters"]["x"]
+            assert reader.intermediate_results(row["parameter_id"]) == pytest.approx(
+                [x, x / 2, x / 3, x / 4]
+            )
+            assert row["final_metric"]["default"] == pytest.approx(x / 4)
+    finally:
+        reader.close()
+
+
+def test_asha_promotions_resume_in_the_same_job_and_pay_only_the_difference(tmp_path: Path) -> None:
+    cfg = config(
+        tmp_path,
+        H6,
+        search_space={f"x{i}": {"_type": "uniform", "_value": [0, 1]} for i in range(1, 7)},
+        multi_phase=True,
+        max_trial_number=None,
+        max_configuration_number=60,
+        tuner={
+            "name": "ASHA",
+            "class_args": {
+                "optimize_mode": "minimize",
+                "seed": 0,
+                "max_budget": 9,
+                "resume": True,
+                "save_dir_root": str(tmp_path / "ckpt"),
+            },
+        },
+    )
+    cfg["training_service"].update(max_budget=9, cost_per_unit=60)
+    _, rows = run(cfg)
+    promoted = [r for r in rows if r["parameters"]["resume_from"]]
+    assert promoted, "something was promoted"
+    for row in promoted:
+        budget = row["parameters"]["TRIAL_BUDGET"]
+        metric = row["final_metric"]
+        assert metric["ended"] - metric["started"] == (budget - budget / 3) * 60
+    # a worker that asks again continues its own configuration when that one is promotable
+    by_job: dict[str, list[dict]] = {}
+    for row in rows:
+        by_job.setdefault(row["trial_job_id"], []).append(row)
+    continued = sum(
+        b["parameters"]["resume_from"] == a["parameters"]["checkpoint_dir"]
+        for steps in by_job.values()
+        for a, b in zip(steps, steps[1:], strict=False)
+    )
+    assert continued > 0
+
+
+def test_a_benchmark_stops_the_experiment_at_a_simulated_time(tmp_path: Path) -> None:
+    cfg = config(tmp_path, H6, max_trial_number=None)
+    cfg["search_space"] = {f"x{i}": {"_type": "uniform", "_value": [0, 1]} for i in range(1, 7)}
+    experiment = Experiment(cfg)
+    experiment.on_start = lambda e: e.service.clock.call_at(
+        5 * 3600, lambda: e.stop("simulated time is up")
+    )
+    result = experiment.run()
+    assert result.status == "STOPPED" and result.message == "simulated time is up"
+    assert experiment.service.clock.now == 5 * 3600
+    ended = [
+        r["final_metric"]["ended"]
+        for r in export_rows(experiment.folder.parent, experiment.id)
+        if r["final_metric"]
+    ]
+    assert len(ended) == 4 * 3 and max(ended) <= 5 * 3600  # 81 minutes a trial: three rounds
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        ({"platform": "simulated"}, "training_service.function: required"),
+        ({"platform": "simulated", "function": "nowhere"}, "pkg.module:name"),
+        ({"platform": "simulated", "function": "asyncnni.nothing:f"}, "cannot load"),
+        ({"platform": "simulated", "function": H6, "cost_per_unit": 0}, "positive number"),
+    ],
+)
+def test_a_bad_simulated_service_is_refused_before_anything_starts(
+    tmp_path: Path, service: dict, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Experiment(config(tmp_path, H6, training_service=service)).run()
+    assert not any(tmp_path.iterdir()) or not list(tmp_path.glob("*/experiment.db"))
