@@ -253,3 +253,32 @@ def test_bench_refuses_bad_options() -> None:
     )
     assert done.returncode != 0
     assert "unknown scenario(s) z" in done.stderr
+
+
+def test_multi_fidelity(tmp_path: Path) -> None:
+    records, table = run_script(
+        tmp_path,
+        "multi_fidelity.py",
+        *("--seeds", "2", "--hours", "3", "--functions", "mf_hartmann6"),
+        *("--methods", "Random,ASHA-resume", "--no-peers"),
+    )
+    assert [(r["method"], r["implementation"]) for r in records] == [
+        ("Random", "asyncnni"),
+        ("ASHA-resume", "asyncnni"),
+    ]
+    for record in records:
+        assert set(record) >= STAMP and record["seeds"] == 2 and record["workers"] == 4
+        assert len(record["regret"]["median"]) == len(record["times_s"]) == 8
+        assert record["final_q25"] <= record["final_median"] <= record["final_q75"]
+        assert 0 < record["utilisation"] <= 1
+    assert "ASHA-resume" in table
+
+
+def test_simulator_throughput(tmp_path: Path) -> None:
+    records, _ = run_script(tmp_path, "multi_fidelity.py", "--throughput", "40")
+    assert [(r["mode"], r["trials"], r["status"]) for r in records] == [
+        ("one_job_per_trial", 40, "DONE"),
+        ("multi_phase_workers", 40, "DONE"),
+    ]
+    # 40 trials of 81 simulated minutes, four at a time: ten rounds
+    assert all(r["simulated_hours"] == 13.5 for r in records)
