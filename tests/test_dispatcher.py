@@ -336,6 +336,14 @@ async def test_async_mode_answers_others_while_a_child_waits(tmp_path):
     assert child["parameter_id"] == 1 and tuner.outcomes[1].value == 0.75
 
 
+async def test_serial_mode_refuses_a_wait_that_would_never_end(tmp_path):
+    tuner = ParentChildTuner()
+    async with running(tmp_path, tuner, jobs=("p", "c")) as (_, c):
+        await c["p"].ask(protocol.new_trial(1, "p", 0))  # id 0: the parent, still running
+        answer = await c["c"].ask(protocol.new_trial(2, "c", 0))  # id 1 would wait on 0
+    assert answer["kind"] == "ERROR" and "async_dispatcher: true" in answer["message"]
+
+
 async def test_serial_mode_keeps_arrival_order(tmp_path):
     tuner = CountingTuner()
     jobs = tuple(f"j{i}" for i in range(8))

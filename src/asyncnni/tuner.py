@@ -107,7 +107,7 @@ class Tuner:
         Results reach ``receive_trial_result`` before any waiter wakes. Raises
         UnknownParameterError for an id never handed out. Usable in asynchronous mode; in
         serial mode the dispatcher handles one command at a time, so waiting there on a
-        parameter that is still running would stall the experiment.
+        parameter that is still running could never end: it raises RuntimeError.
         """
         if self._outcomes is None:
             raise RuntimeError("wait_for_result works only while a dispatcher drives this tuner")

@@ -454,6 +454,11 @@ class Dispatcher:
             return self._settled_outcome(parameter_id)
         job = asking_job.get()
         if job is not None and not state.done.is_set():
+            if not self.async_mode:  # its result comes through the very stream that waits
+                raise RuntimeError(
+                    f"wait_for_result({parameter_id}) from a tuner in the serial dispatcher mode "
+                    "would wait for ever: set async_dispatcher: true"
+                )
             self.observer.waiting(job, parameter_id)
         await state.done.wait()
         assert state.outcome is not None
