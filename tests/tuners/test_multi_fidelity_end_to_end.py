@@ -9,7 +9,7 @@ import pytest
 
 from asyncnni.catalog import export_rows
 from asyncnni.experiment import Experiment
-from asyncnni.store import open_readonly
+from asyncnni.store import open_reader
 
 from .. import traces
 from ..helpers import experiment_config
@@ -152,7 +152,7 @@ def test_the_quickstart_model_trains_for_its_trial_budget_under_bohb(tmp_path: P
     assert done.result.status == "DONE", done.result.message
     rows = sorted(done.configured, key=lambda r: r["parameter_id"])
     assert [r["parameters"]["TRIAL_BUDGET"] for r in rows][:3] == [1, 1, 1]
-    store = open_readonly(done.result.folder)
+    store = open_reader(done.result.folder)
     try:  # one intermediate result per epoch: the model trained for TRIAL_BUDGET epochs
         for row in rows:
             epochs = store.intermediate_results(row["parameter_id"])
