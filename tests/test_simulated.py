@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 
 from asyncnni.catalog import export_rows
 from asyncnni.errors import ConfigError
 from asyncnni.experiment import Experiment
 from asyncnni.store import open_reader
+from asyncnni.training._clock import VirtualClock
 
 H6 = "asyncnni.bench.functions:MF_HARTMANN6"
 X = {"x": {"_type": "uniform", "_value": [0, 1]}}
@@ -23,6 +25,24 @@ def linear(parameters: dict, budget: float) -> float:
 
 def curve(parameters: dict, budget: float) -> list[float]:
     return [parameters["x"] / (epoch + 1) for epoch in range(int(budget))]
+
+
+@pytest.mark.anyio
+async def test_the_clock_wakes_sleepers_in_time_order_and_runs_timers_first() -> None:
+    clock, seen = VirtualClock(), []
+
+    async def job(name: str, seconds: list[float]) -> None:
+        with clock.job():
+            for s in seconds:
+                await clock.sleep(s)
+                seen.append((clock.now, name))
+
+    clock.call_at(4.0, lambda: seen.append((clock.now, "timer")))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(job, "a", [3.0, 3.0])
+        tg.start_soon(job, "b", [5.0])
+    assert seen == [(3.0, "a"), (4.0, "timer"), (5.0, "b"), (6.0, "a")]
+    assert clock.trained == 11.0
 
 
 def config(tmp_path: Path, function: str, **overrides) -> dict:
