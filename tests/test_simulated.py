@@ -169,3 +169,26 @@ def test_a_bad_simulated_service_is_refused_before_anything_starts(
     with pytest.raises(ConfigError, match=message):
         Experiment(config(tmp_path, H6, training_service=service)).run()
     assert not any(tmp_path.iterdir()) or not list(tmp_path.glob("*/experiment.db"))
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_asha_keeps_every_worker_busy_in_asynchronous_mode(tmp_path: Path, resume: bool) -> None:
+    args = {"optimize_mode": "minimize", "seed": 1, "max_budget": 27}
+    if resume:
+        args.update(resume=True, save_dir_root=str(tmp_path / "ckpt"))
+    cfg = config(
+        tmp_path,
+        H6,
+        search_space={f"x{i}": {"_type": "uniform", "_value": [0, 1]} for i in range(1, 7)},
+        multi_phase=True,
+        async_dispatcher=True,
+        max_trial_number=None,
+        tuner={"name": "ASHA", "class_args": args},
+    )
+    experiment = Experiment(cfg)
+    budget = 6 * 3600.0
+    experiment.on_start = lambda e: e.service.clock.call_at(budget, lambda: e.stop("time is up"))
+    assert experiment.run().status == "STOPPED"
+    clock = experiment.service.clock
+    assert clock.now == budget
+    assert clock.trained == pytest.approx(4 * budget)  # not one simulated second idle
