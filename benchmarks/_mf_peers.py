@@ -9,9 +9,11 @@ installed (the ``bench`` extra).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import math
+import sys
 import tempfile
 from typing import Any
 
@@ -123,7 +125,8 @@ def run(bench: Benchmark, method: str, seed: int, workers: int, budget_s: float,
             save_tuner=False,
             tuner_name=f"mf-{method.lower()}-{seed}",
         )
-        tuner.run()
+        with contextlib.redirect_stdout(sys.stderr):  # its tables; stdout is for JSON lines
+            tuner.run()
         frame = load_experiment(tuner.name, local_path=folder).results
     names = list(bench.search_space)
     frame = frame.sort_values("st_tuner_time")
