@@ -192,3 +192,13 @@ def test_asha_keeps_every_worker_busy_in_asynchronous_mode(tmp_path: Path, resum
     clock = experiment.service.clock
     assert clock.now == budget
     assert clock.trained == pytest.approx(4 * budget)  # not one simulated second idle
+
+
+@pytest.mark.slow
+def test_thousands_of_short_trial_jobs_do_not_stall_the_dispatcher(tmp_path: Path) -> None:
+    """Each job's socket closes when it ends; the ROUTER's disconnect events are read as they
+    come (unread, about 2,000 of them filled the monitor's queue and stopped all traffic)."""
+    cfg = config(tmp_path, f"{__name__}:linear", max_trial_number=2200)
+    experiment, rows = run(cfg)
+    assert len(rows) == 2200
+    assert experiment.service.clock.now == 2200 / 4
