@@ -19,6 +19,7 @@ from rich.console import Console
 from ._version import __version__
 from .bench import register_cli as register_bench
 from .errors import AsyncNNIError
+from .manage_cli import register_cli as register_manage
 from .nas.ssgen import register_cli as register_nas_cli
 
 app = typer.Typer(
@@ -60,16 +61,34 @@ def run(
         int | None, typer.Option(help="Serve the dashboard on this port while it runs.")
     ] = None,
     host: Annotated[str, typer.Option(help="The dashboard's address.")] = "127.0.0.1",
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach", "-d", help="Run in the background; print its id and how to reach it."
+        ),
+    ] = False,
 ) -> None:
     """Run an experiment to its end. Exit code 0 when it ran, 1 when it ended in error."""
+    experiment = load_experiment(config, experiment_id)
+    if detach:
+        from .manage_cli import detached_run
+
+        if port is not None:
+            require_web()
+        detached_run(experiment, config, port, host)
+        return
+    with _dashboard(experiment.folder, host, port):
+        _run_to_end(experiment, quiet)
+
+
+def load_experiment(config: Path, experiment_id: str | None):  # noqa: ANN201 - loads lazily
+    """The experiment of a YAML file; a bad config fails here, before anything starts."""
     from .experiment import Experiment
 
     try:
-        experiment = Experiment.from_yaml(config, experiment_id=experiment_id)
+        return Experiment.from_yaml(config, experiment_id=experiment_id)
     except AsyncNNIError as err:
         raise _fail(str(err)) from None
-    with _dashboard(experiment.folder, host, port):
-        _run_to_end(experiment, quiet)
 
 
 @contextlib.contextmanager
@@ -79,7 +98,7 @@ def _dashboard(folder: Path, host: str, port: int | None) -> Iterator[None]:
     if port is None:
         yield
         return
-    _require_web()
+    require_web()
     child = subprocess.Popen(
         [sys.executable, "-m", "asyncnni.web", str(folder), host, str(port), str(os.getpid())]
     )
@@ -93,7 +112,7 @@ def _dashboard(folder: Path, host: str, port: int | None) -> Iterator[None]:
             child.kill()
 
 
-def _require_web() -> None:
+def require_web() -> None:
     try:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
@@ -111,7 +130,7 @@ def view(
     """Serve the dashboard of a stored experiment, finished or still running (read-only)."""
     from .config import default_working_directory as working_directory
 
-    _require_web()
+    require_web()
     from .web.server import serve
 
     folder = (working_dir or working_directory()) / experiment_id
@@ -258,6 +277,9 @@ register_nas_cli(app)  # ss-gen: imports torch only when it runs
 
 
 register_bench(app)  # `asyncnni bench`: the dispatcher throughput benchmark
+
+
+register_manage(app)  # create, stop, status, trials, kill, log, update, experiment, algo
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from . import auth, training, transport, tuners
+from . import auth, imports, training, transport, tuners
 from .config import (
     ExperimentConfig,
     PluginConfig,
@@ -27,6 +27,7 @@ from .config import (
     default_working_directory,
     load_config,
 )
+from .control import ControlServer, is_running
 from .dispatcher import Best, Dispatcher, ExperimentObserver, Ledger, Progress
 from .errors import AsyncNNIError, ConfigError, PluginError
 from .plugins import Registry, construct, load_class
@@ -63,6 +64,12 @@ class ExperimentResult:
     message: str | None
     progress: Progress
     best: Best | None = None
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return value
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -219,21 +226,70 @@ class Experiment:
     def stop(self, reason: str = "stopped by the user") -> None:
         """Ask the experiment to end: no new trials, requests the tuner still works on are
         answered NO_MORE_TRIALS, running trials are terminated. Safe from any thread."""
+        self._in_loop(self._stop_now, reason)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_reason is not None
+
+    def running_trials(self) -> list[str]:
+        """The trial jobs started and not ended yet, in start order."""
+        return list(self.dispatcher.ledger.jobs) if self.dispatcher is not None else []
+
+    def kill_trial(self, trial_job_id: str) -> None:
+        """End one running trial job; it is recorded USER_CANCELED (as NNI's
+        ``nnictl trial kill``) and the launcher starts the next one. Safe from any thread."""
+        self._in_loop(self._kill_now, trial_job_id)
+
+    def _kill_now(self, trial_job_id: str) -> None:
+        if self._service is not None:
+            self._service.kill(trial_job_id, "killed by the user", TrialEvent.USER_CANCELED)
+
+    def set_trial_concurrency(self, value: int) -> None:
+        """Run up to ``value`` trial jobs at once from now on (running ones are not ended
+        when it shrinks). Safe from any thread."""
+        self._in_loop(self._update, "trial_concurrency", _positive_int("trial_concurrency", value))
+
+    def set_max_trial_number(self, value: int) -> None:
+        """Start at most ``value`` trial jobs in all (counting those started so far).
+        Safe from any thread."""
+        value = _positive_int("max_trial_number", value)
+        self._in_loop(self._update, "max_trial_number", value)
+
+    def import_data(self, data: list[dict]) -> None:
+        """Hand finished results (``[{"parameter": {...}, "value": ...}]``, NNI's import
+        format) to the tuner's ``import_data``, in order with the results that arrive.
+        Safe from any thread."""
+        data = imports.checked(data, "import data")
+        self._in_loop(self._import_now, data)
+
+    def _import_now(self, data: list[dict]) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.import_data(data)
+
+    def _update(self, name: str, value: Any) -> None:
+        self.config = dataclasses.replace(self.config, **{name: value})
+        if name == "max_trial_number" and self.dispatcher is not None:
+            self.dispatcher.ledger.max_trial_jobs = value
+        log.info("%s updated to %s", name, value)
+        self._poke()
+
+    def _in_loop(self, function: Callable[..., None], *args: Any) -> None:
         loop = self._loop
         if loop is not None and _running_loop() is not loop:
-            loop.call_soon_threadsafe(self._stop_now, reason)
+            loop.call_soon_threadsafe(function, *args)
         else:
-            self._stop_now(reason)
+            function(*args)
 
     def set_max_experiment_duration(self, seconds: float | None) -> None:
         """Change max_experiment_duration, counted from the start, also while the run goes
         on (None: no limit). Safe from any thread."""
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0
+        ):
+            raise ValueError(f"max_experiment_duration must be a positive number, not {seconds!r}")
         self.config = dataclasses.replace(self.config, max_experiment_duration=seconds)
-        loop = self._loop
-        if loop is not None and _running_loop() is not loop:
-            loop.call_soon_threadsafe(self._set_deadline)
-        else:
-            self._set_deadline()
+        self._in_loop(self._set_deadline)
 
     def _set_deadline(self) -> None:
         if self._deadline is not None:
@@ -258,6 +314,8 @@ class Experiment:
             raise ConfigError(
                 f"experiment {self.id} exists in {self.folder}; `asyncnni resume {self.id}` goes on with it"
             )
+        if is_running(self.folder):
+            raise ConfigError(f"experiment {self.id} is running already")
         # everything that can refuse the run does so before anything exists
         tuner = build_plugin(config.tuner, tuners.registry, "tuner")
         assessor = self._assessor()
@@ -295,11 +353,14 @@ class Experiment:
             on_exhausted=self._poke,
             shared_dir=shared_dir,
         )
+        control = ControlServer(self)
         status = "DONE"
         try:
+            control.open()  # before the announcement: whoever hears of the run can reach it
             async with service, anyio.create_task_group() as tg:
                 self._scope = tg.cancel_scope
                 bound = await tg.start(dispatcher.serve)
+                tg.start_soon(control.serve)
                 self.address = transport.advertised(bound, config.dispatcher.advertise)
                 log.info("dispatcher listening on %s; trials connect to %s", bound, self.address)
                 if self.on_start is not None:
@@ -311,6 +372,7 @@ class Experiment:
                     self._deadline = deadline
                     self._set_deadline()
                     await self._launch_trials(tg, dispatcher, service)
+                self._deadline = None
                 if deadline.cancelled_caught:
                     self.stop(DEADLINE)
                     await self._wait_for_running_trials()
@@ -331,6 +393,7 @@ class Experiment:
                 dispatcher.close()
                 store.set_experiment_status(status, self._error or self._stop_reason, ended=True)
                 store.close()
+                control.close()  # last: `asyncnni stop` returns once the store is closed
                 logging.getLogger("asyncnni").removeHandler(handler)
                 handler.close()
         return ExperimentResult(
@@ -361,7 +424,8 @@ class Experiment:
             store.commit()
             return ledger
         previous = PreviousRun.read(store)
-        await _setting_up(driver, "import_data", driver.import_data(previous.results))
+        imported = imports.stored(self.folder)  # `asyncnni experiment import`
+        await _setting_up(driver, "import_data", driver.import_data(previous.results + imported))
         store.reopen()
         store.commit()
         started = len(previous.trial_job_ids)
@@ -398,15 +462,20 @@ class Experiment:
     async def _launch_trials(
         self, tg: Any, dispatcher: Dispatcher, service: TrainingService
     ) -> None:
-        """Keep ``trial_concurrency`` trial jobs running until a stop rule says enough."""
-        concurrency = min(self.config.trial_concurrency, service.capacity or math.inf)
-        while True:
+        """Keep ``trial_concurrency`` trial jobs running until a stop rule says enough. The
+        limits may change while it runs (``set_trial_concurrency``, ``set_max_trial_number``):
+        every wake reads them again, and a raised limit starts jobs again as long as any
+        still runs."""
+        ledger = dispatcher.ledger
+        while not self._stop_reason:
             self._wake = anyio.Event()
-            if self._stop_reason or not dispatcher.ledger.can_start_job():
+            if ledger.can_start_job():
+                concurrency = min(self.config.trial_concurrency, service.capacity or math.inf)
+                if self.progress.running < concurrency:
+                    self._start_job(tg, dispatcher, service)
+                    continue
+            elif not self.progress.running:
                 break
-            if self.progress.running < concurrency:
-                self._start_job(tg, dispatcher, service)
-                continue
             await self._wake.wait()
         await self._wait_for_running_trials()
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import nni_compat
+from . import algorithms, nni_compat
 from .errors import PluginError
 
 
@@ -27,6 +27,10 @@ class Registry:
         self._unavailable = {name.lower(): why for name, why in (unavailable or {}).items()}
 
     def names(self) -> list[str]:
+        """Built-in names and the user's registered ones (``asyncnni algo register``)."""
+        return sorted({*self._entries, *algorithms.names(self.kind)})
+
+    def builtin_names(self) -> list[str]:
         return sorted(self._entries)
 
     def unavailable(self, name: str) -> str | None:
@@ -34,7 +38,7 @@ class Registry:
         return self._unavailable.get(str(name).lower())
 
     def get(self, name: str) -> type:
-        target = self._entries.get(str(name).lower())
+        target = self._entries.get(str(name).lower()) or algorithms.target(self.kind, name)
         if target is None:
             why = self.unavailable(name)
             if why is not None:
@@ -47,7 +51,9 @@ class Registry:
     def create(self, name: str, **class_args: Any) -> Any:
         # trial code written for NNI may `import nni` (this process's PYTHONPATH reaches trials)
         nni_compat.activate()
-        return construct(self.get(name), class_args, f"{self.kind} {name}")
+        cls = self.get(name)
+        algorithms.validate(self.kind, name, class_args)
+        return construct(cls, class_args, f"{self.kind} {name}")
 
 
 def construct(cls: type, class_args: dict[str, Any], what: str) -> Any:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from types import TracebackType
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
 from .experiment import Experiment, ExperimentResult, Progress, TrialSummary
 from .protocol import TrialEvent
+
+RUNNING_SHOWN = 8  # running trials listed under the live status line
 
 
 def progress_line(
@@ -43,8 +46,6 @@ class ProgressView:
     def __init__(self, experiment: Experiment, console: Console, *, live: bool) -> None:
         self.experiment = experiment
         self.console = console
-        self.max_trials = experiment.config.max_trial_number
-        self.max_configurations = experiment.config.max_configuration_number
         self._live = (
             Live(get_renderable=self._render, console=console, refresh_per_second=4, transient=True)
             if live and console.is_terminal
@@ -53,12 +54,29 @@ class ProgressView:
         self._quiet = not live
         experiment.on_trial_end = self._trial_ended
 
-    def _render(self) -> Text:
-        return self._line(self.experiment.progress)
+    def _render(self) -> Group:
+        """The status line, then the running trials with their latest intermediate result."""
+        experiment = self.experiment
+        running = experiment.running_trials()
+        latest = experiment.observer.latest
+        lines = [self._line(experiment.progress)]
+        for trial_job_id in running[:RUNNING_SHOWN]:
+            value = latest.get(trial_job_id)
+            line = Text(f"  {trial_job_id} running")
+            if value is not None:
+                line.append(f"  latest {value:.6g}", style="cyan")
+            lines.append(line)
+        if len(running) > RUNNING_SHOWN:
+            lines.append(Text(f"  ... and {len(running) - RUNNING_SHOWN} more running"))
+        return Group(*lines)
 
     def _line(self, progress: Progress) -> Text:
+        config = self.experiment.config  # read each time: `asyncnni update` may change it
         return progress_line(
-            progress, self.max_trials, self._configurations(), self.max_configurations
+            progress,
+            config.max_trial_number,
+            self._configurations(),
+            config.max_configuration_number,
         )
 
     def _configurations(self) -> int | None:
@@ -80,7 +98,7 @@ class ProgressView:
             text.append(f"  {outcome.message}")
         self.console.print(text)
         if self._live is None:
-            self.console.print(self._render())
+            self.console.print(self._line(self.experiment.progress))
 
     def __enter__(self) -> ProgressView:
         if self._live is not None:
@@ -106,7 +124,19 @@ class ProgressView:
         if result.message:
             self.console.print(f"  {result.message}", highlight=False)
         self.console.print(self._line(result.progress))
+        best = result.best
+        if best is not None:
+            trial = f" (trial {best.trial_job_id})" if best.trial_job_id else ""
+            self.console.print(
+                Text.assemble(
+                    "  best ",
+                    (f"{best.value:.6g}", "green"),
+                    f"{trial}  ",
+                    json.dumps(best.parameters),
+                )
+            )
+        eid = result.experiment_id
         self.console.print(f"  files: {result.folder}", highlight=False)
-        self.console.print(
-            f"  results: asyncnni export {result.experiment_id} --format csv", highlight=False
-        )
+        self.console.print(f"  trials: asyncnni trials {eid} --sort metric", highlight=False)
+        self.console.print(f"  dashboard: asyncnni view {eid}", highlight=False)
+        self.console.print(f"  results: asyncnni export {eid} --format csv", highlight=False)

@@ -27,6 +27,9 @@ IPC_PATH_LIMIT = 100  # sun_path holds 107 bytes on Linux; keep a margin
 # dispatcher pings less often: with a thousand idle trials that is 500 small frames a second.
 CLIENT_HEARTBEAT = (1000, 4000, 6000)  # interval, timeout, ttl
 SERVER_HEARTBEAT = (2000, 6000, 0)
+# the control channel (see asyncnni.control): small requests from the command line
+CONTROL_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # an import of many results fits
+CONTROL_TIMEOUT_MS = 15_000  # a client gives up on an experiment that does not answer
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,29 @@ def ipc_address(folder: Path) -> str:
     if len(str(path)) > IPC_PATH_LIMIT:
         path = Path("/tmp") / f"asyncnni-{os.getpid()}-{abs(hash(str(folder))) % 10**8}.sock"
     return f"ipc://{path}"
+
+
+def bind_control(ctx: zmq.Context, path: Path) -> zmq.Socket:
+    """The REP socket of an experiment's control channel, bound at the ipc socket file
+    ``path`` (in a 0700 folder) and made owner-only (0600)."""
+    sock = ctx.socket(zmq.REP)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.MAXMSGSIZE, CONTROL_MAX_MESSAGE_BYTES)
+    sock.bind(f"ipc://{path}")
+    os.chmod(path, 0o600)
+    return sock
+
+
+def connect_control(ctx: zmq.Context, path: Path) -> zmq.Socket:
+    """A REQ socket to the control channel at ``path``: one request, one answer, and a
+    clear timeout instead of waiting for ever on an experiment that hangs."""
+    sock = ctx.socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.MAXMSGSIZE, CONTROL_MAX_MESSAGE_BYTES)
+    sock.setsockopt(zmq.RCVTIMEO, CONTROL_TIMEOUT_MS)
+    sock.setsockopt(zmq.SNDTIMEO, CONTROL_TIMEOUT_MS)
+    sock.connect(f"ipc://{path}")
+    return sock
 
 
 _CONNECTED = int(zmq.EVENT_HANDSHAKE_SUCCEEDED)

@@ -137,6 +137,23 @@ class Dispatcher:
         the assessor)."""
         await self.scheduler.drain()
 
+    def import_data(self, data: list[dict]) -> None:
+        """Results from elsewhere (``asyncnni experiment import``) for the tuner's
+        ``import_data``, in order with the results received so far. A tuner that fails on
+        them is logged; the experiment goes on (the results were the user's, not the run's)."""
+
+        async def command() -> None:
+            try:
+                await self.tuner.import_data(data)
+            except Exception as err:
+                log.error(
+                    "tuner %s.import_data failed: %s: %s", self.tuner.name, type(err).__name__, err
+                )
+            else:
+                log.info("%d imported results handed to the tuner", len(data))
+
+        self.scheduler.feedback(command)
+
     def stop_new_parameters(self) -> None:
         """From now on every NEW_TRIAL is answered NO_MORE_TRIALS."""
         self.ledger.exhausted = True
