@@ -11,7 +11,7 @@ import zmq
 from asyncnni import protocol, trial
 from asyncnni.trial import TrialClient
 
-from .test_dispatcher import CountingTuner, rows, running
+from .test_dispatcher import CountingTuner, running, stored
 
 pytestmark = pytest.mark.anyio
 
@@ -58,9 +58,10 @@ async def test_a_retried_report_after_a_lost_ack_is_stored_once(tmp_path, monkey
             assert client._sock.lost == 1 and not client._unacked
         finally:
             client.close()
-    sequences = rows(tmp_path, "SELECT sequence FROM metrics WHERE type = 'PERIODICAL'")
-    assert sorted(s for (s,) in sequences) == list(range(200)), "each report stored once"
-    assert rows(tmp_path, "SELECT value FROM metrics WHERE type = 'FINAL'") == [(7.0,)]
+    with stored(tmp_path) as store:
+        # in sequence order, each once (the value of a report is its sequence number)
+        assert store.intermediate_results(0) == [float(s) for s in range(200)]
+        assert store.final_metric(0).value == 7.0
 
 
 async def test_one_cumulative_ack_confirms_every_report_before_it(tmp_path):
@@ -75,7 +76,8 @@ async def test_one_cumulative_ack_confirms_every_report_before_it(tmp_path):
             assert answer["kind"] == "ACK" and answer["v"] == 2
             acks.append(answer["req"])
     assert acks == sorted(acks) and len(acks) <= 11
-    assert rows(tmp_path, "SELECT count(*) FROM metrics") == [(11,)]
+    with stored(tmp_path) as store:
+        assert len(store.intermediate_results(0)) == 10 and store.final_metric(0).value == 0.9
 
 
 async def test_a_version_1_peer_gets_one_ack_per_report_in_version_1(tmp_path):
@@ -113,7 +115,9 @@ async def test_the_final_report_and_the_next_request_travel_together(tmp_path):
         ("result", 2),
         ("generate", 3),
     ]
-    assert rows(tmp_path, "SELECT parameter_id FROM metrics ORDER BY 1") == [(0,), (1,), (2,)]
+    with stored(tmp_path) as store:
+        finals = [store.final_metric(pid) for pid in range(4)]
+    assert [f.parameter_id for f in finals if f is not None] == [0, 1, 2]
 
 
 def test_standalone_the_final_report_ends_a_loop_over_configurations(monkeypatch, capsys):
