@@ -268,7 +268,9 @@ def log(
     folder = _folder(experiment_id, working_dir)
     if trial_job_id is None:
         path = folder / "experiment.log"
-        ended = lambda: not is_running(folder)  # noqa: E731
+        # the run's process writes its summary after it closed the channel: follow it to its end
+        pid = _pid(folder) if follow else None
+        ended = lambda: not is_running(folder) and (pid is None or _process_gone(pid))  # noqa: E731
     else:
         if _trial_status(folder, trial_job_id) is None:
             raise _fail(f"no trial job {trial_job_id!r} in experiment {experiment_id}", 2)
@@ -278,6 +280,25 @@ def log(
         )
     with contextlib.suppress(KeyboardInterrupt):
         _print_log(path, ended if follow else lambda: True)
+
+
+def _pid(folder: Path) -> int | None:
+    """The pid of the process that runs the experiment, or None when none does."""
+    from .control import NotRunning, request
+
+    try:
+        return request(folder, "STATUS")["pid"]
+    except NotRunning:
+        return None
+
+
+def _process_gone(pid: int) -> bool:
+    """No such process, or a zombie nobody reaps (a detached run's parent has exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def _print_log(path: Path, ended: Callable[[], bool]) -> None:
