@@ -100,6 +100,7 @@ def test_a_missing_field_is_named(message, data):
         ([1, 2, 3], protocol.E_DECODE, "must be a map"),
         ({"kind": "ACK", "req": 1}, protocol.E_VERSION, "version None"),
         ({"v": 3, "kind": "ACK", "req": 1}, protocol.E_VERSION, "version 3"),
+        (protocol.new_trial(1, "a", 0, v=True), protocol.E_VERSION, "version True"),
         ({"v": 1, "kind": "HELLO"}, protocol.E_KIND, "unknown message kind 'HELLO'"),
         ({"v": 1}, protocol.E_KIND, "unknown message kind None"),
         (

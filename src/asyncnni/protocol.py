@@ -240,7 +240,10 @@ def _fast_valid(message: dict) -> bool:
     messages of the hot path, checked in one expression. Anything else (or anything wrong)
     goes through the full checks, which also say what is wrong."""
     get = message.get
-    if get("v") not in ACCEPTED_VERSIONS or type(get("req")) is not int or get("req") < 0:
+    version = get("v")  # True == 1 in Python: the type too
+    if type(version) is not int or version not in ACCEPTED_VERSIONS:
+        return False
+    if type(get("req")) is not int or get("req") < 0:
         return False
     job = get("trial_job_id")
     if type(job) is not str or not job:
