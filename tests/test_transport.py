@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import stat
 import threading
+import time
 
 import pytest
 import zmq
@@ -123,6 +124,33 @@ def test_a_client_with_a_key_the_experiment_did_not_make_gets_nothing(curve_serv
     _, stranger = auth.experiment_keys(tmp_path / "other")  # a valid key pair, not admitted
     intruder = transport.CurveClient(keys.server_key, stranger.public_key, stranger.secret_key)
     assert "refused this trial's key" in _refused(server.address, intruder)
+    assert server.seen == []
+
+
+@pytest.mark.parametrize("with_key", [False, True])
+def test_a_trial_refused_before_its_first_send_is_told_instead_of_blocking(
+    curve_server, tmp_path, with_key
+):
+    # once the refusal has torn down its only connection, a DEALER has no peer and its send
+    # would block for ever: the trial must look at why and raise
+    server, keys = curve_server
+    _, stranger = auth.experiment_keys(tmp_path / "other")
+    curve = (
+        transport.CurveClient(keys.server_key, stranger.public_key, stranger.secret_key)
+        if with_key
+        else None
+    )
+    client = TrialClient(server.address, "intruder", curve)
+    try:
+        deadline = time.monotonic() + 30
+        while client._watch.refused is None:  # the refusal arrives before anything is sent
+            client._watch.lost_for()  # reads the socket's connection events
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        with pytest.raises(TrialError, match="refused|handshake"):
+            client.get_next_parameter()
+    finally:
+        client.close()
     assert server.seen == []
 
 

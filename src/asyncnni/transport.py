@@ -94,6 +94,9 @@ def _any_port(address: str) -> str:
     )
 
 
+DEALER_SEND_WAKEUP_MS = 1000
+
+
 def connect_dealer(
     ctx: zmq.Context, address: str, identity: str, curve: CurveClient | None = None
 ) -> zmq.Socket:
@@ -102,6 +105,9 @@ def connect_dealer(
     sock = ctx.socket(zmq.DEALER)
     _common(sock)
     _heartbeat(sock, CLIENT_HEARTBEAT)
+    # a DEALER whose only connection was refused (a wrong CURVE key) has no peer and blocks
+    # in send for ever: blocking sends wake up this often, so the trial can look why
+    sock.setsockopt(zmq.SNDTIMEO, DEALER_SEND_WAKEUP_MS)
     sock.setsockopt(zmq.IDENTITY, identity.encode())
     if curve is not None:
         sock.setsockopt(zmq.CURVE_SERVERKEY, curve.server_key)

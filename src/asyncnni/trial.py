@@ -101,8 +101,12 @@ class TrialClient:
 
     def _send(self, message: dict) -> bytes:
         frame = protocol.encode(message)
-        self._sock.send(frame, copy=len(frame) > 4096)
-        return frame
+        while True:
+            try:
+                self._sock.send(frame, copy=len(frame) > 4096)
+                return frame
+            except self._again:  # no peer to send to: refused, or the experiment is gone
+                self._check_experiment()
 
     def _req(self) -> int:
         self._next_req += 1
