@@ -17,7 +17,8 @@ from typing import Any
 
 import anyio
 
-from . import auth, imports, training, transport, tuners
+from . import auth, imports, nni_compat, training, transport, tuners
+from .assessor import AssessorDriver
 from .config import (
     ExperimentConfig,
     PluginConfig,
@@ -40,6 +41,7 @@ log = logging.getLogger("asyncnni.experiment")
 
 DEADLINE = "max_experiment_duration reached"
 STOP_GRACE = 5.0  # seconds a stop waits for the tuner to hear the last results
+EXIT_HOOK_GRACE = 30.0  # seconds a plug-in's _on_exit / _on_error may take (they may write files)
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 __all__ = ["Experiment", "ExperimentResult", "Progress", "TrialSummary"]
@@ -90,6 +92,35 @@ async def _setting_up(driver: TunerDriver, call: str, step: Awaitable[None]) -> 
         raise PluginError(
             f"tuner {driver.name}.{call} failed: {type(err).__name__}: {err}"
         ) from err
+
+
+async def _close_plugins(
+    driver: TunerDriver, assessor: AssessorDriver | None, failed: bool
+) -> None:
+    """NNI's exit hooks, tuner first: ``_on_exit`` after a normal end (DONE, STOPPED),
+    ``_on_error`` when the experiment failed. A hook's failure is logged, never raised (the
+    run's own outcome stands); a hook that blocks is abandoned after EXIT_HOOK_GRACE."""
+    for plugin in (driver, assessor):
+        if plugin is None:
+            continue
+        with anyio.move_on_after(EXIT_HOOK_GRACE) as waited:
+            try:
+                await plugin.close(failed)
+            except Exception as err:
+                log.warning(
+                    "%s %s: exit hook failed: %s: %s",
+                    plugin.KIND,
+                    plugin.name,
+                    type(err).__name__,
+                    err,
+                )
+        if waited.cancelled_caught:
+            log.warning(
+                "%s %s: exit hook still running after %.0f s; abandoned",
+                plugin.KIND,
+                plugin.name,
+                EXIT_HOOK_GRACE,
+            )
 
 
 def build_plugin(spec: PluginConfig, registry: Registry, what: str) -> Any:
@@ -183,6 +214,7 @@ class Experiment:
         self.address: str | None = None  # the dispatcher's, as trials are told it
         self._auth: str | None = None
         self._resuming = False
+        self._trial_env: dict[str, str] = {}  # what every trial job's environment adds
 
     @property
     def progress(self) -> Progress:
@@ -316,16 +348,36 @@ class Experiment:
             )
         if is_running(self.folder):
             raise ConfigError(f"experiment {self.id} is running already")
+        # code written for NNI may `import nni`: the tuner and assessor here, trials below
+        self._trial_env = nni_compat.trial_env() if nni_compat.activate() else {}
         # everything that can refuse the run does so before anything exists
         tuner = build_plugin(config.tuner, tuners.registry, "tuner")
         assessor = self._assessor()
         service = self._service_class.from_config(config, self.folder)
         shared_dir = config.shared_storage.local_mount_point if config.shared_storage else None
         driver = TunerDriver(tuner, shared_dir=shared_dir)
+        failed = True
+        try:
+            result = await self._run(driver, assessor, service, shared_dir)
+            failed = result.status == "ERROR"
+            return result
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _close_plugins(driver, assessor, failed)
+
+    async def _run(
+        self,
+        driver: TunerDriver,
+        assessor: AssessorDriver | None,
+        service: TrainingService,
+        shared_dir: Path | None,
+    ) -> ExperimentResult:
+        config = self.config
+        assert config.tuner is not None
         await _setting_up(
             driver, "update_search_space", driver.update_search_space(config.search_space)
         )
-        self.observer.optimize_mode = optimize_mode_of(tuner, config.tuner)
+        self.observer.optimize_mode = optimize_mode_of(driver.tuner, config.tuner)
         if shared_dir is not None:
             shared_dir.mkdir(parents=True, exist_ok=True)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -492,6 +544,7 @@ class Experiment:
             trial_job_id = new_id(6)
         trial_dir = self.folder / "trials" / trial_job_id
         env = {
+            **self._trial_env,
             "ASYNCNNI_DISPATCHER": self.address or "",
             "ASYNCNNI_EXPERIMENT_ID": self.id,
             "ASYNCNNI_TRIAL_JOB_ID": trial_job_id,
@@ -545,11 +598,10 @@ class Experiment:
                     assert self._scope is not None
                     self._scope.cancel()
 
-    def _assessor(self) -> Any:
+    def _assessor(self) -> AssessorDriver | None:
         if self.config.assessor is None:
             return None
         from . import assessors  # only experiments with an assessor pay for importing them
-        from .assessor import AssessorDriver
 
         return AssessorDriver(build_plugin(self.config.assessor, assessors.registry, "assessor"))
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import algorithms, nni_compat
+from . import algorithms
 from .errors import PluginError
 
 
@@ -49,8 +49,6 @@ class Registry:
         return getattr(importlib.import_module(module_name), class_name)
 
     def create(self, name: str, **class_args: Any) -> Any:
-        # trial code written for NNI may `import nni` (this process's PYTHONPATH reaches trials)
-        nni_compat.activate()
         cls = self.get(name)
         algorithms.validate(self.kind, name, class_args)
         return construct(cls, class_args, f"{self.kind} {name}")
@@ -76,8 +74,7 @@ def load_class(
 ) -> type:
     """A user's class, NNI-style (``code_directory`` + ``class_file_name`` + ``class_name``)
     or by dotted path (``class_name: pkg.module.Class``, with ``code_directory`` on sys.path).
-    Code written for NNI may ``import nni`` (see :mod:`asyncnni.nni_compat`)."""
-    nni_compat.activate()
+    Code written for NNI may ``import nni`` in an experiment (see :mod:`asyncnni.nni_compat`)."""
     if code_directory is not None:
         directory = Path(code_directory).resolve()
         if not directory.is_dir():

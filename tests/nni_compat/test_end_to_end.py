@@ -20,7 +20,9 @@ from asyncnni.store import open_reader
 ASSETS = Path(__file__).parent / "assets"
 
 
-def run_nni(tmp_path: Path, folder: str, config: str) -> tuple[subprocess.CompletedProcess, list]:
+def run_nni(
+    tmp_path: Path, folder: str, config: str, returncode: int = 0
+) -> tuple[subprocess.CompletedProcess, list]:
     """``asyncnni run`` on a copy of ``assets/folder`` (NNI's tuners write next to
     themselves); the experiment's rows as ``asyncnni export`` gives them."""
     work = tmp_path / folder
@@ -37,7 +39,7 @@ def run_nni(tmp_path: Path, folder: str, config: str) -> tuple[subprocess.Comple
         text=True,
         timeout=170,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == returncode, proc.stderr
     return proc, export_rows(home, exp_id)
 
 
@@ -127,6 +129,20 @@ def test_customized_nni_tuner_gets_nnis_calling_conventions(tmp_path):
         assert call["reward"] == call["value"]["default"]
         assert call["kwargs"] == ["customized", "trial_job_id"]
     assert sorted(c["parameter_id"] for c in calls if c["call"] == "trial_end") == [0, 1, 2, 3]
+    # NNI's exit hooks after a normal end, the tuner's first, once each and last
+    assert [c["call"] for c in calls[-2:]] == ["tuner._on_exit", "assessor._on_exit"]
+    assert not any("_on_error" in c["call"] for c in calls)
+
+
+def test_a_failing_nni_tuner_ends_the_experiment_and_hears_on_error(tmp_path):
+    proc, rows = run_nni(tmp_path, "customized", "config-failing-tuner.yml", returncode=1)
+    assert "the tuner gives up" in proc.stderr
+    calls = [
+        json.loads(line)["call"]
+        for line in (tmp_path / "customized" / "tuner_calls.jsonl").read_text().splitlines()
+    ]
+    assert [c for c in calls if "._on_" in c] == ["tuner._on_error", "assessor._on_error"]
+    assert calls[-2:] == ["tuner._on_error", "assessor._on_error"]
 
 
 def test_trial_side_import_nni_stays_light(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import anyio
@@ -191,3 +192,17 @@ def test_an_nni_style_model_searches_and_fixes_its_architecture(nni):
     assert torch.allclose(out, expected)
     with pytest.raises(ValueError, match="n_candidates is 3 but choose_from names 2"):
         nni.nas.pytorch.mutables.InputChoice(n_candidates=3, choose_from=["a", "b"])
+
+
+def test_trial_env_adds_the_folder_last_to_the_trials_pythonpath():
+    env = nni_compat.trial_env({"PYTHONPATH": "/user/lib"})
+    assert env == {"PYTHONPATH": f"/user/lib{os.pathsep}{nni_compat.PATH}"}
+    assert nni_compat.trial_env(env) == env  # once only
+    assert nni_compat.trial_env({}) == {"PYTHONPATH": str(nni_compat.PATH)}
+
+
+def test_loading_a_plugin_outside_an_experiment_leaves_the_path_alone(monkeypatch):
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(nni_compat.PATH)])
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    tuners.create("Random")
+    assert str(nni_compat.PATH) not in sys.path and "PYTHONPATH" not in os.environ

@@ -1,9 +1,9 @@
 """``import nni`` for NNI code run by asyncnni: trial code, tuners and assessors written for NNI.
 
 The ``nni`` package here (in the ``path`` folder, which is not itself a package) maps NNI's
-names onto asyncnni. :func:`activate` puts that folder on the import path of asyncnni's own
-runs only (the experiment process, where tuners and assessors load, and through
-``PYTHONPATH`` the trial processes it starts), and only when no real NNI is importable: a
+names onto asyncnni. It reaches asyncnni's own runs only: the experiment puts the folder
+on its process's ``sys.path`` once before its plug-ins load (:func:`activate`) and on each
+trial job's ``PYTHONPATH`` (:func:`trial_env`), and only when no real NNI is importable: a
 user who also has NNI installed keeps it, and nothing outside an asyncnni run sees this one.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 PATH = Path(__file__).resolve().parent / "path"
@@ -30,15 +31,23 @@ def real_nni_installed() -> bool:
 
 
 def activate() -> bool:
-    """Make ``import nni`` reach asyncnni in this process and in the processes it starts,
-    unless a real NNI is installed. True when asyncnni's ``nni`` is the one in use now.
-    Calling it again changes nothing."""
+    """Make ``import nni`` reach asyncnni's in this process, unless a real NNI is installed:
+    the experiment calls it once, before its tuner and assessor load. True when asyncnni's
+    ``nni`` is the one in use now. Calling it again changes nothing."""
     folder = str(PATH)
-    if folder not in sys.path:
-        if real_nni_installed():
-            return False
-        sys.path.append(folder)  # last: whatever the user put on the path comes first
-    entries = [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e]
-    if folder not in entries:
-        os.environ["PYTHONPATH"] = os.pathsep.join([*entries, folder])
+    if folder in sys.path:
+        return True
+    if real_nni_installed():
+        return False
+    sys.path.append(folder)  # last: whatever the user put on the path comes first
     return True
+
+
+def trial_env(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """What a trial job's environment needs so that its ``import nni`` reaches asyncnni's:
+    ``PYTHONPATH`` with the folder last, after ``environ``'s own entries. For runs where
+    :func:`activate` said True."""
+    entries = [e for e in environ.get("PYTHONPATH", "").split(os.pathsep) if e]
+    if str(PATH) not in entries:
+        entries.append(str(PATH))
+    return {"PYTHONPATH": os.pathsep.join(entries)}

@@ -17,8 +17,9 @@ def _record(**entry):
 
 
 class DemoTuner(Tuner):
-    def __init__(self, optimize_mode="maximize"):
+    def __init__(self, optimize_mode="maximize", fail_at=None):
         self.optimize_mode = OptimizeMode(optimize_mode)
+        self.fail_at = fail_at
         self.space = None
         self.rng = random.Random(0)
 
@@ -26,6 +27,8 @@ class DemoTuner(Tuner):
         self.space = search_space
 
     def generate_parameters(self, parameter_id, **kwargs):
+        if parameter_id == self.fail_at:
+            raise RuntimeError("the tuner gives up")
         if parameter_id >= 4:
             raise nni.NoMoreTrialError("four are enough")
         return {
@@ -44,3 +47,9 @@ class DemoTuner(Tuner):
 
     def trial_end(self, parameter_id, success, **kwargs):
         _record(call="trial_end", parameter_id=parameter_id, success=success)
+
+    def _on_exit(self):
+        _record(call="tuner._on_exit")
+
+    def _on_error(self):
+        _record(call="tuner._on_error")
