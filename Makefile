@@ -11,7 +11,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[nas,ray,test]'
+	$(PY) -m pip install -q -e '.[nas,ray,smac,test]'
 	@touch $(STAMP)
 
 install: $(STAMP)

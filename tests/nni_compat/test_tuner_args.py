@@ -145,7 +145,7 @@ def test_metis_finds_the_good_region():
 
 def test_names_nni_has_but_asyncnni_cannot_have_are_refused_saying_so():
     base = {"search_space": X, "trial_command": "python t.py"}
-    for name, why in [("DNGO", "pybnn"), ("NetworkMorphism", "Keras"), ("SMAC", "smac")]:
+    for name, why in [("DNGO", "pybnn"), ("NetworkMorphism", "Keras")]:
         with pytest.raises(
             ConfigError, match=f"tuner.name: built-in tuner '{name}' is not available: .*{why}"
         ):

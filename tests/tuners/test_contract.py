@@ -25,6 +25,8 @@ class Case:
     nested: bool = True  # handles nested choices
     seeded: bool = True
     params: tuple[str, ...] = ()  # keys it adds to every parameter set
+    normal_types: bool = True  # handles normal, qnormal, lognormal, qlognormal
+    needs: str | None = None  # the module its extra installs, where it has one
 
 
 def _cases(tmp: str) -> list[Case]:
@@ -55,6 +57,13 @@ def _cases(tmp: str) -> list[Case]:
         ),
         Case("ASHA", {"max_budget": 9}, params=("TRIAL_BUDGET",)),
         Case(
+            "SMAC",
+            {"n_startup_trials": 5, "n_candidates": 200},
+            nested=False,
+            normal_types=False,
+            needs="smac",
+        ),
+        Case(
             "ASHA",
             {"max_budget": 9, "resume": True, "save_dir_root": tmp},
             params=("TRIAL_BUDGET", "checkpoint_dir", "resume_from"),
@@ -75,6 +84,7 @@ CASE_NAMES = [
     "BOHB",
     "ASHA",
     "ASHA-resume",
+    "SMAC",
 ]
 
 
@@ -83,7 +93,10 @@ def case(request: pytest.FixtureRequest, tmp_path) -> Case:
     cases = {
         (c.name + "-resume" if c.args.get("resume") else c.name): c for c in _cases(str(tmp_path))
     }
-    return cases[request.param]
+    chosen = cases[request.param]
+    if chosen.needs is not None:
+        pytest.importorskip(chosen.needs, reason=f"{chosen.name} needs its extra installed")
+    return chosen
 
 
 def make(case: Case, seed: int | None = 0) -> Tuner:
@@ -93,8 +106,18 @@ def make(case: Case, seed: int | None = 0) -> Tuner:
     return tuners.create(case.name, **args)
 
 
+NORMAL_TYPES = {"normal", "qnormal", "lognormal", "qlognormal"}
+
+
+def flat_for(case: Case) -> dict:
+    """FLAT_SPACE, less the normal types for a tuner without them."""
+    if case.normal_types:
+        return FLAT_SPACE
+    return {k: v for k, v in FLAT_SPACE.items() if v["_type"] not in NORMAL_TYPES}
+
+
 def space_for(case: Case) -> dict:
-    return MIXED_SPACE if case.nested else FLAT_SPACE
+    return MIXED_SPACE if case.nested else flat_for(case)
 
 
 def assert_in_space(space: dict, params: dict, extra: tuple[str, ...]) -> None:
@@ -150,7 +173,7 @@ async def test_nested_choices_are_sampled_or_refused(case: Case) -> None:
 
 async def test_nas_types_are_refused_naming_the_parameter(case: Case) -> None:
     tuner = make(case)
-    space = dict(FLAT_SPACE, cell={"_type": "layer_choice", "_value": ["conv3", "conv5"]})
+    space = dict(flat_for(case), cell={"_type": "layer_choice", "_value": ["conv3", "conv5"]})
     with pytest.raises(
         SearchSpaceError, match=f"cell: tuner {type(tuner).__name__} does not support layer_choice"
     ):
@@ -161,24 +184,24 @@ async def test_same_seed_same_suggestions(case: Case) -> None:
     runs = []
     for _ in range(2):
         tuner = make(case, seed=7)
-        await tuner.update_search_space(FLAT_SPACE)
+        await tuner.update_search_space(flat_for(case))
         runs.append(await drive(tuner, 15, lambda p: p["dropout"] - p["layers"]))
     assert runs[0] == runs[1]
     other = make(case, seed=8)
-    await other.update_search_space(FLAT_SPACE)
+    await other.update_search_space(flat_for(case))
     assert await drive(other, 15, lambda p: p["dropout"] - p["layers"]) != runs[0]
 
 
 async def test_failed_trials_neither_block_nor_crash(case: Case) -> None:
     tuner = make(case)
-    await tuner.update_search_space(FLAT_SPACE)
+    await tuner.update_search_space(flat_for(case))
     configs = await drive(tuner, 25, lambda p: p["dropout"], fail=lambda pid: pid % 3 == 0)
     assert len(configs) == 25
 
 
 async def test_import_data_warm_start(case: Case) -> None:
     donor = tuners.create("Random", seed=3)
-    await donor.update_search_space(FLAT_SPACE)
+    await donor.update_search_space(flat_for(case))
     data: list[dict] = [
         {"parameter": await donor.generate_parameters(i, **info(i)), "value": {"default": float(i)}}
         for i in range(12)
@@ -186,10 +209,10 @@ async def test_import_data_warm_start(case: Case) -> None:
     data.append({"parameter": {"width": 7}, "value": 1.0})  # not in the space: skipped
     data.append({"parameter": data[0]["parameter"], "value": float("nan")})  # bad value: skipped
     tuner = make(case)
-    await tuner.update_search_space(FLAT_SPACE)
+    await tuner.update_search_space(flat_for(case))
     await tuner.import_data(data)
     for params in await drive(tuner, 10, lambda p: p["dropout"]):
-        assert_in_space(FLAT_SPACE, params, case.params)
+        assert_in_space(flat_for(case), params, case.params)
 
 
 async def test_before_update_search_space_is_an_error(case: Case) -> None:
@@ -276,7 +299,7 @@ async def test_grid_and_batch_end_with_no_more_trials() -> None:
 async def test_overlapping_asks_are_all_served(case: Case) -> None:
     """The asynchronous dispatcher runs each ask in its own task; they may overlap."""
     tuner = make(case)
-    await tuner.update_search_space(FLAT_SPACE)
+    await tuner.update_search_space(flat_for(case))
     await drive(tuner, 12, lambda p: p["dropout"] - p["layers"])
     results: dict[int, dict] = {}
 
@@ -288,4 +311,4 @@ async def test_overlapping_asks_are_all_served(case: Case) -> None:
             tg.start_soon(ask, pid)
     assert len(results) == 4
     for params in results.values():
-        assert_in_space(FLAT_SPACE, params, case.params)
+        assert_in_space(flat_for(case), params, case.params)

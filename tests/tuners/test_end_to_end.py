@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -24,6 +25,14 @@ X = {"x": {"_type": "uniform", "_value": [0, 1]}}
         ("Anneal", X, {}),
         ("Evolution", X, {"population_size": 3}),
         ("GP", X, {"n_startup_trials": 3, "n_candidates": 100}),
+        pytest.param(
+            "SMAC",
+            X,
+            {"n_startup_trials": 3, "n_candidates": 100},
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("smac") is None, reason="SMAC needs its extra installed"
+            ),
+        ),
         ("GridSearch", {"x": {"_type": "quniform", "_value": [0, 1, 0.25]}}, {}),
         ("Batch", {"combine_params": {"_type": "choice", "_value": [{"x": 0.1}, {"x": 0.7}]}}, {}),
     ],
