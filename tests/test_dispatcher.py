@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import asynccontextmanager
 
 import anyio
@@ -14,6 +15,7 @@ from asyncnni import protocol
 from asyncnni.dispatcher import Dispatcher
 from asyncnni.errors import NoMoreTrials, UnknownParameterError
 from asyncnni.store import StoreReader, open_reader, open_store
+from asyncnni.store.records import WAIT_FOR_RESULT
 from asyncnni.tuner import Tuner
 
 pytestmark = pytest.mark.anyio
@@ -333,7 +335,15 @@ async def test_async_mode_answers_others_while_a_child_waits(tmp_path):
         assert other["parameter_id"] == 2 and dispatcher.waiting_on == {"c": 0}
         await c["p"].ask(protocol.report_metric(4, "p", 0, "FINAL", 0, 0.75))
         child = await c["c"].receive()
+        links = [
+            (e["trial_job_id"], json.loads(e["detail"]))
+            for e in dispatcher.store.events()
+            if e["kind"] == WAIT_FOR_RESULT
+        ]
     assert child["parameter_id"] == 1 and tuner.outcomes[1].value == 0.75
+    assert dispatcher.waiting_on == {}
+    # the store keeps who waited on whom (the dashboard's lineage, live and afterwards)
+    assert links == [("c", {"parameter_id": 1, "parent_id": 0, "waits": True})]
 
 
 async def test_serial_mode_refuses_a_wait_that_would_never_end(tmp_path):

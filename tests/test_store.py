@@ -112,6 +112,50 @@ def test_nothing_is_visible_to_a_reader_before_the_commit(tmp_path):
     store.close()
 
 
+def test_a_follower_reads_each_record_once_by_append_order(tmp_path):
+    store = store_with_two_jobs(tmp_path)
+    reader = open_reader(tmp_path)
+    version = reader.data_version()
+    with reader.snapshot():
+        position, jobs = reader.jobs_after(0)
+        assert [(j.trial_job_id, j.status, j.end_time) for j in jobs] == [
+            ("a", "RUNNING", None),
+            ("b", "RUNNING", None),
+        ]
+        assert [p.parameters for p in reader.parameter_sets_after(-1)] == [{"x": 0.5}, {"x": 0.25}]
+        metric_position, metrics = reader.metrics_after(0)
+        assert metrics == [] and reader.events_after(0) == (0, [])
+    store.add_job_start(JobStart("c", 2, str(tmp_path / "c")))
+    store.add_job_end(JobEnd("a", "SUCCEEDED", 0, None))
+    reports = [Metric("a", 0, "PERIODICAL", 0, 0.25, {"default": 0.25, "loss": 3})]
+    store.add_metrics(
+        reports + [Metric("a", 0, "FINAL", 0, 0.5, 0.5), Metric("a", 1, "FINAL", 0, 2, 2)]
+    )
+    store.add_event(Event("ASSESSOR_KILL", "b", "bad curve"))
+    store.commit()
+    assert reader.data_version() != version
+    assert [j.trial_job_id for j in reader.jobs_after(position)[1]] == ["c"]
+    assert [(j.trial_job_id, j.status) for j in reader.jobs(["a", "b"])] == [
+        ("a", "SUCCEEDED"),
+        ("b", "RUNNING"),
+    ]
+    assert [p.parameter_id for p in reader.parameter_sets_after(0)] == [1]
+    metric_position, metrics = reader.metrics_after(metric_position)
+    assert [(m.type, m.raw) for m in metrics] == [
+        ("PERIODICAL", {"default": 0.25, "loss": 3}),  # as reported
+        ("FINAL", 0.5),
+        ("FINAL", 2),  # an integer stays one
+    ]
+    assert reader.metrics_after(metric_position) == (metric_position, [])
+    event_position, events = reader.events_after(0)
+    assert [(e.kind, e.trial_job_id, e.detail) for e in events] == [
+        ("ASSESSOR_KILL", "b", "bad curve")
+    ]
+    assert reader.events_after(event_position) == (event_position, [])
+    reader.close()
+    store.close()
+
+
 def test_the_reader_never_writes(tmp_path):
     store_with_two_jobs(tmp_path).close()
     with open_reader(tmp_path) as reader, pytest.raises(sqlite3.OperationalError, match="readonly"):

@@ -22,10 +22,11 @@ from .. import protocol, transport
 from ..errors import NoMoreTrials, ProtocolError, UnknownParameterError
 from ..protocol import TrialEvent
 from ..store import Event, JobEnd, JobStart, Metric, ParameterSet, Store
+from ..store.records import wait_for_result_event
 from ..tuner import TrialOutcome, TunerDriver
 from .ledger import Ask, JobState, Ledger, ParameterState, Repeat
 from .observer import ExperimentObserver
-from .scheduling import TunerScheduler, asking_job
+from .scheduling import TunerScheduler, asking
 from .server import SocketServer
 
 log = logging.getLogger("asyncnni.dispatcher")
@@ -311,7 +312,7 @@ class Dispatcher:
         """The tuner's parameters for ``state``; None when it raised NoMoreTrials or when the
         experiment stopped while it thought. In asynchronous mode the job's previous result
         reaches the tuner before its next request does, as in serial mode."""
-        asking_job.set(state.trial_job_id)
+        asking.set((state.trial_job_id, state.parameter_id))
         try:
             if state.previous_done is not None:
                 await state.previous_done.wait()
@@ -468,18 +469,31 @@ class Dispatcher:
                     f"wait_for_result({parameter_id}): parameter id {parameter_id} was never "
                     f"handed out (ids so far: 0..{self.ledger.next_parameter_id - 1})"
                 )
+            self._asked_for_result(parameter_id, False)
             return self._settled_outcome(parameter_id)
-        job = asking_job.get()
-        if job is not None and not state.done.is_set():
-            if not self.async_mode:  # its result comes through the very stream that waits
-                raise RuntimeError(
-                    f"wait_for_result({parameter_id}) from a tuner in the serial dispatcher mode "
-                    "would wait for ever: set async_dispatcher: true"
-                )
-            self.observer.waiting(job, parameter_id)
+        waits = not state.done.is_set()
+        if waits and not self.async_mode and asking.get() is not None:
+            # its result comes through the very stream that waits
+            raise RuntimeError(
+                f"wait_for_result({parameter_id}) from a tuner in the serial dispatcher mode "
+                "would wait for ever: set async_dispatcher: true"
+            )
+        self._asked_for_result(parameter_id, waits)
         await state.done.wait()
         assert state.outcome is not None
         return state.outcome
+
+    def _asked_for_result(self, parent_id: int, waits: bool) -> None:
+        """A tuner generating a request's parameter set asked for ``parent_id``'s result:
+        the observer hears who waits on whom, and the store keeps the link (the lineage
+        of a weight-sharing experiment, for the dashboard while it runs and afterwards)."""
+        request = asking.get()
+        if request is None:  # asked outside a request (from receive_trial_result, say)
+            return
+        trial_job_id, parameter_id = request
+        if waits:
+            self.observer.waiting(trial_job_id, parent_id)
+        self.server.record(wait_for_result_event(trial_job_id, parameter_id, parent_id, waits))
 
     def _settled_outcome(self, parameter_id: int) -> TrialOutcome:
         failure = self.ledger.failures.get(parameter_id)

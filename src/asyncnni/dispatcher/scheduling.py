@@ -19,8 +19,10 @@ from anyio.abc import TaskGroup
 
 from .._loop import Command, CommandQueue, RequestTasks
 
-# the trial job whose request the tuner is working on (for waiting_on)
-asking_job: contextvars.ContextVar[str | None] = contextvars.ContextVar("asking_job", default=None)
+# (trial job, parameter id) of the request the tuner is working on: who waits on whom
+asking: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+    "asking", default=None
+)
 
 
 class TunerScheduler:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import Store, StoreReader
-from .records import Event, ExperimentRecord, JobEnd, JobStart, Metric, ParameterSet
+from .records import Event, ExperimentRecord, JobEnd, JobStart, Metric, ParameterSet, StoredJob
 from .sqlite import (
     DB_NAME,
     SCHEMA_VERSION,
@@ -31,6 +31,7 @@ __all__ = [
     "SchemaError",
     "Store",
     "StoreReader",
+    "StoredJob",
     "exists",
     "find_experiments",
     "open_reader",

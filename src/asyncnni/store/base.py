@@ -15,9 +15,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
-from .records import Event, ExperimentRecord, JobEnd, JobStart, Metric, ParameterSet
+from .records import (
+    Event,
+    ExperimentRecord,
+    JobEnd,
+    JobStart,
+    Metric,
+    ParameterSet,
+    StoredJob,
+)
 
 
 class StoreReader(ABC):
@@ -69,6 +78,40 @@ class StoreReader(ABC):
     @abstractmethod
     def counts(self) -> dict[str, int]:
         """Trial jobs by status."""
+
+    # --- following a store that grows (the dashboard) -----------------------------------
+    # Each kind of record is read by its append order from a position the caller keeps
+    # (0 at first): every call returns the new position and only what came after the old
+    # one, so a follower of a store of 100,000 results reads each record once.
+
+    @abstractmethod
+    def data_version(self) -> int:
+        """A number that moves whenever another connection committed: the same number as
+        at the last look means nothing new (one cheap query)."""
+
+    @abstractmethod
+    def snapshot(self) -> AbstractContextManager[None]:
+        """The reads inside see the store at one moment (one read transaction)."""
+
+    @abstractmethod
+    def jobs_after(self, position: int) -> tuple[int, list[StoredJob]]:
+        """Trial jobs stored after ``position``, in start order."""
+
+    @abstractmethod
+    def jobs(self, trial_job_ids: Iterable[str]) -> list[StoredJob]:
+        """The current state of these trial jobs (to follow those still running)."""
+
+    @abstractmethod
+    def parameter_sets_after(self, parameter_id: int) -> list[ParameterSet]:
+        """Parameter sets with an id above ``parameter_id`` (-1: all), by id."""
+
+    @abstractmethod
+    def metrics_after(self, position: int) -> tuple[int, list[Metric]]:
+        """Intermediate and final results stored after ``position``, in the order stored."""
+
+    @abstractmethod
+    def events_after(self, position: int) -> tuple[int, list[Event]]:
+        """Events stored after ``position``, oldest first."""
 
     @abstractmethod
     def close(self) -> None: ...

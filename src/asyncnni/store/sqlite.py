@@ -8,16 +8,17 @@ with ``mode=ro`` and never write to it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..protocol import FINAL
 from .base import Store, StoreReader
-from .records import Event, ExperimentRecord, JobEnd, JobStart, Metric, ParameterSet
+from .records import Event, ExperimentRecord, JobEnd, JobStart, Metric, ParameterSet, StoredJob
 
 DB_NAME = "experiment.db"
 SCHEMA_VERSION = 1  # PRAGMA user_version; 0 is a store made before versions were kept (= 1)
@@ -179,8 +180,86 @@ class _SQLiteReads(StoreReader):
         ).fetchall()
         return dict(rows)
 
+    # --- following the store: by rowid (append order; rows are never deleted) --------------
+
+    def data_version(self) -> int:
+        (version,) = self._db.execute("PRAGMA data_version").fetchone()
+        return version
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        if self._db.in_transaction:  # the writer, inside its own transaction
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
+    def jobs_after(self, position: int) -> tuple[int, list[StoredJob]]:
+        rows = self._db.execute(
+            f"SELECT rowid, {_JOB_COLUMNS} FROM trial_jobs WHERE rowid > ? ORDER BY rowid",
+            (position,),
+        ).fetchall()
+        return (rows[-1][0] if rows else position), [StoredJob(*row[1:]) for row in rows]
+
+    def jobs(self, trial_job_ids: Iterable[str]) -> list[StoredJob]:
+        ids = list(trial_job_ids)
+        jobs = []
+        for start in range(0, len(ids), 500):  # below SQLite's limit of bound parameters
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            jobs += [
+                StoredJob(*row)
+                for row in self._db.execute(
+                    f"SELECT {_JOB_COLUMNS} FROM trial_jobs WHERE trial_job_id IN ({marks})", chunk
+                )
+            ]
+        return jobs
+
+    def parameter_sets_after(self, parameter_id: int) -> list[ParameterSet]:
+        rows = self._db.execute(
+            "SELECT parameter_id, trial_job_id, parameter_index, parameters, source, time "
+            "FROM parameters WHERE parameter_id > ? ORDER BY parameter_id",
+            (parameter_id,),
+        ).fetchall()
+        return [
+            ParameterSet(pid, job, index, json.loads(params), source, when)
+            for pid, job, index, params, source, when in rows
+        ]
+
+    def metrics_after(self, position: int) -> tuple[int, list[Metric]]:
+        rows = self._db.execute(
+            "SELECT rowid, trial_job_id, parameter_id, type, sequence, value, raw, time "
+            "FROM metrics WHERE rowid > ? ORDER BY rowid",
+            (position,),
+        ).fetchall()
+        return (rows[-1][0] if rows else position), [
+            Metric(job, pid, type_, sequence, value, _decode_raw(raw, value), when)
+            for _, job, pid, type_, sequence, value, raw, when in rows
+        ]
+
+    def events_after(self, position: int) -> tuple[int, list[Event]]:
+        rows = self._db.execute(
+            "SELECT id, kind, trial_job_id, detail, time FROM events WHERE id > ? ORDER BY id",
+            (position,),
+        ).fetchall()
+        return (rows[-1][0] if rows else position), [Event(*row[1:]) for row in rows]
+
     def close(self) -> None:
         self._db.close()
+
+
+_JOB_COLUMNS = "trial_job_id, sequence, status, trial_dir, start_time, end_time, exit_code, message"
+
+
+def _decode_raw(raw: str, value: float) -> Any:
+    """The metric as reported. Most are one float, stored as its repr: that is ``value``
+    itself, with no JSON parse (a follower of 100,000 results reads 400,000 of them)."""
+    if raw[0] in '{["' or raw != repr(value):
+        return json.loads(raw)
+    return value
 
 
 class SQLiteReader(_SQLiteReads):
@@ -190,7 +269,10 @@ class SQLiteReader(_SQLiteReads):
         self.path = folder / DB_NAME
         if not self.path.is_file():
             raise LookupError(f"no experiment store in {folder}")
-        self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        # one thread at a time, not always the same one (a server's worker threads)
+        self._db = sqlite3.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
         self._check_version()
 
 

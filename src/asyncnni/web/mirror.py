@@ -1,27 +1,25 @@
 """An in-memory mirror of one experiment's store, kept current by reading only what is new.
 
 The dashboard must answer a sorted, filtered page of 100,000 trials in well under 200 ms and
-must never slow the dispatcher, so it opens the SQLite file read-only (``mode=ro``: it takes
-no write lock and cannot change a byte) and reads each table by its append order: parameter
-sets by id, metrics and events by rowid, new trial jobs by rowid, and only the jobs it last
-saw running again. ``PRAGMA data_version`` says whether anyone committed since the last
-look, so an idle refresh is one cheap query.
+must never slow the dispatcher, so it follows the store through its read-only interface
+(:class:`~asyncnni.store.StoreReader`; for SQLite ``mode=ro``: no write lock, not a byte
+changed) by each kind of record's append order: new trial jobs, parameter sets, results and
+events after the last position, and again only the jobs it last saw running. The store's
+``data_version`` says whether anyone committed since the last look, so an idle refresh is
+one cheap query.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..store import DB_NAME
-
-_JOB_COLUMNS = (
-    "rowid, trial_job_id, sequence, status, trial_dir, start_time, end_time, exit_code, message"
-)
+from ..protocol import FINAL
+from ..store import Event, Metric, StoredJob, open_reader
+from ..store.records import WAIT_FOR_RESULT, waited_on
 
 
 @dataclass(slots=True)
@@ -37,7 +35,7 @@ class Job:
     rows: list[Row] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # a row is itself: compared and hashed by identity
 class Row:
     """One trial job and one of its parameter sets (``parameter_id`` None: it has none yet)."""
 
@@ -45,21 +43,22 @@ class Row:
     parameter_id: int | None = None
     parameter_index: int = 0
     parameters: dict = field(default_factory=dict)
-    parameters_text: str = ""  # what search matches
     source: str | None = None
     time: float | None = None  # when the parameter set was handed out
     value: float | None = None  # the final metric's scalar
     raw: Any = None  # the final metric as reported
     final_time: float | None = None
-    intermediate: list[tuple[int, float, float]] = field(default_factory=list)  # seq, value, time
+    intermediate: list[Metric] = field(default_factory=list)  # in sequence order
+    search_text: str = ""  # what a search matches besides the job id: the parameters' JSON
 
 
 @dataclass(slots=True)
-class Event:
-    time: float
-    trial_job_id: str | None
-    kind: str
-    detail: str | None
+class Wait:
+    """A job whose next parameter set waits on another one's result (WAIT_FOR_RESULT)."""
+
+    parameter_id: int  # the parameter set being generated
+    parent_id: int
+    since: float
 
 
 class StoreMirror:
@@ -70,11 +69,8 @@ class StoreMirror:
     """
 
     def __init__(self, folder: Path) -> None:
-        path = folder / DB_NAME
-        if not path.is_file():
-            raise LookupError(f"no experiment store in {folder}")
         self.folder = folder
-        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._reader = open_reader(folder)  # LookupError when there is no store
         self.lock = threading.RLock()
         self.version = 0
         self.experiment: dict[str, Any] = {}
@@ -82,94 +78,81 @@ class StoreMirror:
         self.rows: list[Row] = []
         self.by_parameter: dict[int, Row] = {}
         self.events: list[Event] = []
+        self.waits: dict[str, Wait] = {}  # trial job -> what it waits on now
+        self.parents: dict[int, int] = {}  # parameter id -> the one whose result its tuner used
+        self.wait_started: dict[int, float] = {}  # parameter id -> when its job began to wait
         self._data_version: int | None = None
-        self._job_rowid = self._metric_rowid = self._event_id = 0
+        self._job_position = self._metric_position = self._event_position = 0
         self._parameter_id = -1
         self._running: set[str] = set()
-        self._experiment_row: tuple | None = None
 
     def close(self) -> None:
         with self.lock:
-            self._db.close()
+            self._reader.close()
 
     def refresh(self) -> bool:
         """Read what was committed since the last refresh; True when there was something."""
         with self.lock:
-            (data_version,) = self._db.execute("PRAGMA data_version").fetchone()
+            data_version = self._reader.data_version()
             if data_version == self._data_version:
                 return False
             self._data_version = data_version
-            # one read transaction: the tables are seen at one moment
-            self._db.execute("BEGIN")
-            try:
+            with self._reader.snapshot():  # the tables as they were at one moment
                 changed = self._read_experiment()
                 changed |= self._read_jobs()
                 changed |= self._read_parameters()
                 changed |= self._read_metrics()
                 changed |= self._read_events()
-            finally:
-                self._db.execute("COMMIT")
             if changed:
                 self.version += 1
             return changed
 
     def _read_experiment(self) -> bool:
-        row = self._db.execute(
-            "SELECT id, name, status, config, search_space, start_time, end_time, message FROM experiment"
-        ).fetchone()
-        if row is None or row == self._experiment_row:
+        try:
+            record = self._reader.experiment()
+        except LookupError:  # the store exists, its experiment row is not committed yet
             return False
-        self._experiment_row = row
-        keys = (
-            "id",
-            "name",
-            "status",
-            "config",
-            "search_space",
-            "start_time",
-            "end_time",
-            "message",
-        )
-        record = dict(zip(keys, row, strict=True))
-        record["config"] = json.loads(record["config"])
-        record["search_space"] = json.loads(record["search_space"])
+        if record == self.experiment:
+            return False
         self.experiment = record
         return True
 
     def _read_jobs(self) -> bool:
-        rows = self._db.execute(
-            f"SELECT {_JOB_COLUMNS} FROM trial_jobs WHERE rowid > ? ORDER BY rowid",
-            (self._job_rowid,),
-        ).fetchall()
-        running = sorted(self._running)
-        for start in range(0, len(running), 500):  # SQLite's parameter limit
-            chunk = running[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows += self._db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM trial_jobs WHERE trial_job_id IN ({marks})", chunk
-            ).fetchall()
+        self._job_position, new = self._reader.jobs_after(self._job_position)
         changed = False
-        for rowid, job_id, sequence, status, trial_dir, start, end, exit_code, message in rows:
-            self._job_rowid = max(self._job_rowid, rowid)
-            job = self.jobs.get(job_id)
-            if job is None:
-                job = self.jobs[job_id] = Job(
-                    job_id, sequence, status, trial_dir, start, end, exit_code, message
-                )
-                self._add_row(Row(job))
-                changed = True
-            elif (job.status, job.end_time, job.message) != (status, end, message):
-                job.status, job.end_time, job.exit_code, job.message = (
-                    status,
-                    end,
-                    exit_code,
-                    message,
-                )
-                changed = True
-            if end is None:
-                self._running.add(job_id)
-            else:
-                self._running.discard(job_id)
+        for stored in new + self._reader.jobs(sorted(self._running)):
+            changed |= self._update_job(stored)
+        return changed
+
+    def _update_job(self, stored: StoredJob) -> bool:
+        job = self.jobs.get(stored.trial_job_id)
+        changed = True
+        if job is None:
+            job = self.jobs[stored.trial_job_id] = Job(
+                stored.trial_job_id,
+                stored.sequence,
+                stored.status,
+                stored.trial_dir,
+                stored.start_time,
+                stored.end_time,
+                stored.exit_code,
+                stored.message,
+            )
+            self._add_row(Row(job))
+        elif (job.status, job.end_time, job.message) != (
+            stored.status,
+            stored.end_time,
+            stored.message,
+        ):
+            job.status, job.end_time = stored.status, stored.end_time
+            job.exit_code, job.message = stored.exit_code, stored.message
+        else:
+            changed = False
+        if stored.end_time is None:
+            self._running.add(job.trial_job_id)
+        else:
+            self._running.discard(job.trial_job_id)
+            self.waits.pop(job.trial_job_id, None)
         return changed
 
     def _add_row(self, row: Row) -> None:
@@ -177,53 +160,54 @@ class StoreMirror:
         self.rows.append(row)
 
     def _read_parameters(self) -> bool:
-        rows = self._db.execute(
-            "SELECT parameter_id, trial_job_id, parameter_index, parameters, source, time "
-            "FROM parameters WHERE parameter_id > ? ORDER BY parameter_id",
-            (self._parameter_id,),
-        ).fetchall()
-        for parameter_id, job_id, index, text, source, when in rows:
-            self._parameter_id = parameter_id
-            job = self.jobs.get(job_id)
+        sets = self._reader.parameter_sets_after(self._parameter_id)
+        for record in sets:
+            self._parameter_id = record.parameter_id
+            job = self.jobs.get(record.trial_job_id)
             if job is None:  # cannot happen: a job is stored before its parameter sets
                 continue
             placeholder = job.rows[0] if job.rows and job.rows[0].parameter_id is None else None
             row = placeholder or Row(job)
-            row.parameter_id, row.parameter_index, row.source, row.time = (
-                parameter_id,
-                index,
-                source,
-                when,
-            )
-            row.parameters, row.parameters_text = json.loads(text), text
+            row.parameter_id, row.parameter_index = record.parameter_id, record.parameter_index
+            row.parameters, row.source, row.time = record.parameters, record.source, record.time
+            row.search_text = json.dumps(record.parameters).lower()
             if placeholder is None:
                 self._add_row(row)
-            self.by_parameter[parameter_id] = row
-        return bool(rows)
+            self.by_parameter[record.parameter_id] = row
+            wait = self.waits.get(job.trial_job_id)
+            if wait is not None and wait.parameter_id == record.parameter_id:
+                del self.waits[job.trial_job_id]
+        return bool(sets)
 
     def _read_metrics(self) -> bool:
-        rows = self._db.execute(
-            "SELECT rowid, parameter_id, type, sequence, value, raw, time FROM metrics "
-            "WHERE rowid > ? ORDER BY rowid",
-            (self._metric_rowid,),
-        ).fetchall()
-        for rowid, parameter_id, type_, sequence, value, raw, when in rows:
-            self._metric_rowid = rowid
-            row = self.by_parameter.get(parameter_id)
+        self._metric_position, metrics = self._reader.metrics_after(self._metric_position)
+        for metric in metrics:
+            row = self.by_parameter.get(metric.parameter_id)
             if row is None:  # cannot happen: the dispatcher stores reports on known sets only
                 continue
-            if type_ == "FINAL":
-                row.value, row.raw, row.final_time = value, json.loads(raw), when
+            if metric.type == FINAL:
+                row.value, row.raw, row.final_time = metric.value, metric.raw, metric.time
             else:
-                row.intermediate.append((sequence, value, when))
-        return bool(rows)
+                row.intermediate.append(metric)
+        return bool(metrics)
 
     def _read_events(self) -> bool:
-        rows = self._db.execute(
-            "SELECT id, time, trial_job_id, kind, detail FROM events WHERE id > ? ORDER BY id",
-            (self._event_id,),
-        ).fetchall()
-        for event_id, when, job_id, kind, detail in rows:
-            self._event_id = event_id
-            self.events.append(Event(when, job_id, kind, detail))
-        return bool(rows)
+        self._event_position, events = self._reader.events_after(self._event_position)
+        for event in events:
+            if event.kind == WAIT_FOR_RESULT and event.trial_job_id is not None:
+                self._waited(event)
+            self.events.append(event)
+        return bool(events)
+
+    def _waited(self, event: Event) -> None:
+        parameter_id, parent_id, waits = waited_on(event)
+        self.parents[parameter_id] = parent_id
+        if waits:
+            self.wait_started.setdefault(parameter_id, event.time)
+        job = self.jobs.get(event.trial_job_id or "")
+        if job is None or job.end_time is not None or parameter_id in self.by_parameter:
+            return  # that wait is over already (its end was read in this refresh)
+        if waits:
+            self.waits[job.trial_job_id] = Wait(parameter_id, parent_id, event.time)
+        else:
+            self.waits.pop(job.trial_job_id, None)

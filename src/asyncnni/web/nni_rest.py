@@ -55,10 +55,12 @@ def _metric(row: Row, type_: str, sequence: int, raw: Any, when: float) -> dict[
     }
 
 
-def _metrics(row: Row, type_: str | None) -> list[dict[str, Any]]:
+def metric_data_records(row: Row, type_: str | None) -> list[dict[str, Any]]:
+    """NNI's MetricDataRecords of one parameter set (``type_`` None: both kinds); each
+    metric as it was reported, a dict included."""
     out = []
     if type_ in (None, "PERIODICAL"):
-        out += [_metric(row, "PERIODICAL", s, v, t) for s, v, t in row.intermediate]
+        out += [_metric(row, "PERIODICAL", m.sequence, m.raw, m.time) for m in row.intermediate]
     if type_ in (None, "FINAL") and row.final_time is not None:
         out.append(_metric(row, "FINAL", 0, row.raw, row.final_time))
     return out
@@ -83,7 +85,7 @@ def trial_job_info(job: Job) -> dict[str, Any]:
             for r in rows
         ],
         "logPath": job.trial_dir,
-        "finalMetricData": [m for r in rows for m in _metrics(r, "FINAL")],
+        "finalMetricData": [m for r in rows for m in metric_data_records(r, "FINAL")],
     }
     if job.end_time is not None:
         info["endTime"] = _ms(job.end_time)
@@ -151,7 +153,9 @@ def routes(mirror: StoreMirror) -> list[Route]:
                 if job_id is None
                 else (mirror.jobs[job_id].rows if job_id in mirror.jobs else [])
             )
-            data = [m for r in rows if r.parameter_id is not None for m in _metrics(r, type_)]
+            data = [
+                m for r in rows if r.parameter_id is not None for m in metric_data_records(r, type_)
+            ]
         data.sort(key=lambda m: m["timestamp"])
         return JSONResponse(data)
 

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from .mirror import Row, StoreMirror
+from ..store import Event
+from ..store.records import WAIT_FOR_RESULT, waited_on
+from .mirror import Job, Row, StoreMirror, Wait
 
 SORT_KEYS = ("sequence", "trial", "metric", "status", "duration", "start")
 MAX_PAGE_SIZE = 500
@@ -41,7 +43,7 @@ def _duration(start: float, end: float | None, now: float) -> float:
 
 def row_record(row: Row, now: float | None = None) -> dict[str, Any]:
     job = row.job
-    latest = row.intermediate[-1][1] if row.intermediate else None
+    latest = row.intermediate[-1].value if row.intermediate else None
     return {
         "trial_job_id": job.trial_job_id,
         "sequence": job.sequence,
@@ -102,6 +104,13 @@ class Views:
 
         return self._cached("ranked", rank)
 
+    def _jobs_by_status(self, status: str) -> list[Job]:
+        """The jobs of one status, in start order (call with the lock held)."""
+        jobs = self.mirror.jobs
+        return self._cached(
+            f"status:{status}", lambda: [j for j in jobs.values() if j.status == status]
+        )
+
     # --- overview ---------------------------------------------------------------------
 
     def mode(self) -> str:
@@ -126,7 +135,7 @@ class Views:
         counts: dict[str, int] = {}
         for job in m.jobs.values():
             counts[job.status] = counts.get(job.status, 0) + 1
-        waiting = self._waiting_jobs()
+        waiting = self._waits()
         best = self.best_row()
         now = time.time()
         return {
@@ -160,13 +169,10 @@ class Views:
             "version": m.version,
         }
 
-    def _waiting_jobs(self) -> list[Row]:
-        """Running jobs that asked for a configuration and have none yet."""
-        return [
-            job.rows[0]
-            for job in self.mirror.jobs.values()
-            if job.status == "RUNNING" and job.rows and job.rows[0].parameter_id is None
-        ]
+    def _waits(self) -> dict[str, Wait]:
+        """The jobs whose next parameter set waits on another one's result, as the
+        dispatcher recorded it (nobody waits once the experiment has ended)."""
+        return self.mirror.waits if self.mirror.experiment.get("status") == "RUNNING" else {}
 
     def _finals(self) -> list[list]:
         """``[time, value, parameter_id]`` of every final result in time order (thinned to
@@ -210,7 +216,7 @@ class Views:
             indices = self._ordering(sort, order, status, q)
             now = time.time()
             start = max(page, 0) * size
-            rows = [row_record(m.rows[i], now) for i in indices[start : start + size]]
+            rows = [row_record(m.rows[i], now) for i in indices[start : start + size].tolist()]
             return {
                 "total": len(m.rows),
                 "matching": len(indices),
@@ -220,22 +226,22 @@ class Views:
                 "version": m.version,
             }
 
-    def _ordering(self, sort: str, order: str, status: str, q: str) -> list[int]:
-        key = (self.mirror.version, len(self.mirror.rows), sort, order, status, q)
+    def _ordering(self, sort: str, order: str, status: str, q: str) -> np.ndarray:
+        key = (*self._stamp(), sort, order, status, q)
         cached = self._orders.get(key)
         if cached is not None:
             self._orders.move_to_end(key)
             return cached
         rows = self.mirror.rows
         selected = np.arange(len(rows))
-        statuses = {s.strip().upper() for s in status.split(",") if s.strip()}
+        statuses = [s.strip().upper() for s in status.split(",") if s.strip()]
         if statuses:
-            selected = selected[[rows[i].job.status in statuses for i in selected]]
+            selected = selected[np.isin(self._column("status"), statuses)]
         if q:
             needle = q.lower()
             keep = [
-                needle in rows[i].job.trial_job_id or needle in rows[i].parameters_text.lower()
-                for i in selected
+                needle in rows[i].job.trial_job_id or needle in rows[i].search_text
+                for i in selected.tolist()
             ]
             selected = selected[np.asarray(keep, dtype=bool)] if len(selected) else selected
         ordered = self._sorted(selected, sort, order == "desc")
@@ -244,57 +250,93 @@ class Views:
             self._orders.popitem(last=False)
         return ordered
 
-    def _sorted(self, selected: np.ndarray, sort: str, descending: bool) -> list[int]:
+    def _column(self, name: str) -> np.ndarray:
+        """One value per row, in row order, as an array (once per mirror version): the sort
+        and filter keys. Times of jobs still running are NaN."""
         rows = self.mirror.rows
-        if sort == "metric":
-            keys = self._values()[selected]
-        elif sort in ("trial", "status"):
-            text = [
-                rows[i].job.trial_job_id if sort == "trial" else rows[i].job.status
-                for i in selected
-            ]
-            order = sorted(range(len(text)), key=text.__getitem__, reverse=descending)
-            return selected[order].tolist()
-        elif sort.startswith("param:"):
+
+        def column() -> np.ndarray:
+            n = len(rows)
+            if name == "status":
+                return np.array([r.job.status for r in rows], dtype=str)
+            if name == "trial":
+                return np.array([r.job.trial_job_id for r in rows], dtype=str)
+            if name == "sequence":  # then the phase
+                return np.fromiter(
+                    (r.job.sequence + r.parameter_index * 1e-9 for r in rows), float, n
+                )
+            if name == "start":
+                return np.fromiter((r.job.start_time for r in rows), float, n)
+            if name == "end":
+                return np.fromiter(
+                    (math.nan if r.job.end_time is None else r.job.end_time for r in rows), float, n
+                )
+            raise AssertionError(name)
+
+        return self._cached(f"column:{name}", column)
+
+    def _sorted(self, selected: np.ndarray, sort: str, descending: bool) -> np.ndarray:
+        if sort.startswith("param:"):
             return self._by_parameter(selected, sort[len("param:") :], descending)
+        if sort in ("trial", "status"):
+            text = self._column(sort)[selected]
+            order = np.argsort(text, kind="stable")
+            return selected[order[::-1] if descending else order]
+        if sort == "metric":
+            keys = self._values()
+        elif sort == "duration":
+            end = self._column("end")
+            keys = np.where(np.isnan(end), time.time(), end) - self._column("start")
         else:
-            now = time.time()
+            keys = self._column(sort)
+        return _argsort(selected, keys[selected], descending)
 
-            def number(row: Row) -> float:
-                job = row.job
-                if sort == "duration":
-                    return _duration(job.start_time, job.end_time, now)
-                if sort == "start":
-                    return job.start_time
-                return job.sequence + row.parameter_index * 1e-9  # sequence, then phase
-
-            keys = np.fromiter((number(rows[i]) for i in selected), float, len(selected))
-        return _argsort(selected, keys, descending)
-
-    def _by_parameter(self, selected: np.ndarray, name: str, descending: bool) -> list[int]:
+    def _by_parameter(self, selected: np.ndarray, name: str, descending: bool) -> np.ndarray:
         """Numbers in numeric order, then text in text order; rows without it last."""
-        values = [self.mirror.rows[i].parameters.get(name) for i in selected]
-        numeric = [isinstance(v, int | float) and not isinstance(v, bool) for v in values]
-        keys = np.fromiter(
-            (v if n else math.nan for v, n in zip(values, numeric, strict=True)), float, len(values)
-        )
-        numbers = (
-            _argsort(
-                selected[np.asarray(numeric, dtype=bool)],
-                keys[np.asarray(numeric, dtype=bool)],
-                descending,
+        numbers, text, kind = self._parameter_column(name)
+        numeric = selected[kind[selected] == 0]
+        words = selected[kind[selected] == 1]
+        by_text = np.argsort(text[words], kind="stable") if len(words) else words
+        return np.concatenate(
+            (
+                _argsort(numeric, numbers[numeric], descending),
+                words[by_text[::-1] if descending else by_text],
+                selected[kind[selected] == 2],
             )
-            if values
-            else []
         )
-        text = [
-            (str(v), i)
-            for v, n, i in zip(values, numeric, selected.tolist(), strict=True)
-            if not n and v is not None
-        ]
-        text.sort(key=lambda pair: pair[0], reverse=descending)
-        missing = [i for v, i in zip(values, selected.tolist(), strict=True) if v is None]
-        return numbers + [i for _, i in text] + missing
+
+    def _parameter_column(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row: the parameter as a number (NaN when it is not one), as text, and its
+        kind (0 number, 1 text, 2 missing); once per mirror version."""
+        rows = self.mirror.rows
+
+        def column() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            missing = object()
+            values = [r.parameters.get(name, missing) for r in rows]
+            kind = np.fromiter(
+                (
+                    0
+                    if type(v) is float or type(v) is int
+                    else 2
+                    if v is missing or v is None
+                    else 1
+                    for v in values
+                ),
+                np.int8,
+                len(values),
+            )
+            numbers = np.fromiter(
+                (v if k == 0 else math.nan for v, k in zip(values, kind.tolist(), strict=True)),
+                float,
+                len(values),
+            )
+            text = np.array(
+                [str(v) if k == 1 else "" for v, k in zip(values, kind.tolist(), strict=True)],
+                dtype=str,
+            )
+            return numbers, text, kind
+
+        return self._cached(f"param:{name}", column)
 
     # --- hyper-parameters -------------------------------------------------------------
 
@@ -334,21 +376,24 @@ class Views:
     # --- intermediate results ---------------------------------------------------------
 
     def intermediate(self, parameter_ids: list[int] | None = None, top: int = 10) -> dict[str, Any]:
-        """The curves of ``parameter_ids`` (default: the ``top`` best and every running
-        one), each with its assessor kill, if any."""
+        """The curves of ``parameter_ids`` (default: the ``top`` best, every running one and
+        the ``2 * top`` latest stopped early), each with its assessor kill, if any."""
         m = self.mirror
         with m.lock:
-            kills = {e.trial_job_id: e for e in m.events if e.kind == "ASSESSOR_KILL"}
+            kills = self._cached(
+                "kills", lambda: {e.trial_job_id: e for e in m.events if e.kind == "ASSESSOR_KILL"}
+            )
             if parameter_ids is None:
                 best = [m.rows[i] for i in self._ranked()[:top]]
-                running = [
-                    r
-                    for job in m.jobs.values()
-                    if job.status == "RUNNING"
-                    for r in job.rows
-                    if r.intermediate
-                ]
-                chosen = [r for r in best if r.intermediate] + running[:MAX_PAGE_SIZE]
+                running = [r for j in self._jobs_by_status("RUNNING") for r in j.rows]
+                stopped = [r for j in self._jobs_by_status("EARLY_STOPPED") for r in j.rows]
+                chosen = list(
+                    dict.fromkeys(  # in this order, each once
+                        r
+                        for r in best + running[:MAX_PAGE_SIZE] + stopped[-2 * top :]
+                        if r.intermediate
+                    )
+                )
             else:
                 chosen = [m.by_parameter[p] for p in parameter_ids if p in m.by_parameter]
             series = []
@@ -360,7 +405,7 @@ class Views:
                         "trial_job_id": row.job.trial_job_id,
                         "status": row.job.status,
                         "metric": row.value,
-                        "points": [[seq, value] for seq, value, _ in row.intermediate],
+                        "points": [[m.sequence, m.value] for m in row.intermediate],
                         "killed": row.job.status == "EARLY_STOPPED" or kill is not None,
                         "kill_reason": kill.detail if kill else None,
                     }
@@ -391,13 +436,14 @@ class Views:
                     | {
                         "source": r.source,
                         "handed_out": r.time,
-                        "intermediate": [[s, v, t] for s, v, t in r.intermediate],
+                        "intermediate": [[i.sequence, i.value, i.time] for i in r.intermediate],
+                        "parent_id": m.parents.get(r.parameter_id),  # type: ignore[arg-type]
                     }
                     for r in job.rows
                     if r.parameter_id is not None
                 ],
                 "events": [
-                    {"time": e.time, "kind": e.kind, "detail": e.detail}
+                    {"time": e.time, "kind": e.kind, "detail": _describe(e)}
                     for e in m.events
                     if e.trial_job_id == trial_job_id
                 ],
@@ -422,38 +468,52 @@ class Views:
     # --- weight-sharing lineage and multi-phase streams -------------------------------
 
     def lineage(self, limit: int = 2000) -> dict[str, Any]:
-        """The latest ``limit`` configurations, each with its parent (the ``parent_id`` a
-        weight-sharing tuner puts in the parameters it hands out) and how long its job waited
-        for it, and every job that waits for a configuration now, with the reason."""
+        """The latest ``limit`` configurations, each with its parent (the parameter set whose
+        result its tuner asked for before handing it out, as the dispatcher recorded it) and
+        how long its job waited for that result, and every job that waits on a parent now."""
         m = self.mirror
         with m.lock:
             nodes = []
             latest = list(itertools.islice(reversed(m.by_parameter.items()), limit))[::-1]
             for pid, row in latest:
-                parent = row.parameters.get("parent_id")
-                parent_row = m.by_parameter.get(parent) if isinstance(parent, int) else None
+                parent = m.parents.get(pid)
+                parent_row = m.by_parameter.get(parent) if parent is not None else None
+                started = m.wait_started.get(pid)
                 nodes.append(
                     {
                         "parameter_id": pid,
                         "trial_job_id": row.job.trial_job_id,
-                        "parent_id": parent_row.parameter_id if parent_row else None,
+                        "parent_id": parent,
                         "parent_trial_job_id": parent_row.job.trial_job_id if parent_row else None,
                         "status": row.job.status,
                         "metric": row.value,
-                        "waited": _waited(row, parent_row),
+                        "waited": None
+                        if parent is None
+                        else (row.time - started if started is not None and row.time else 0.0),
                     }
                 )
             now = time.time()
-            waiting = [
-                {
-                    "trial_job_id": r.job.trial_job_id,
-                    "since": r.job.start_time,
-                    "for": now - r.job.start_time,
-                    "reason": "waiting for its configuration: the tuner has not answered yet "
-                    "(in asynchronous mode, typically while it awaits a parent's result)",
-                }
-                for r in self._waiting_jobs()
-            ]
+            waiting = []
+            for job_id, wait in self._waits().items():
+                parent_row = m.by_parameter.get(wait.parent_id)
+                parent_job = parent_row.job if parent_row else None
+                waiting.append(
+                    {
+                        "trial_job_id": job_id,
+                        "parameter_id": wait.parameter_id,
+                        "parent_id": wait.parent_id,
+                        "parent_trial_job_id": parent_job.trial_job_id if parent_job else None,
+                        "since": wait.since,
+                        "for": now - wait.since,
+                        "reason": f"its tuner awaits the result of parameter set {wait.parent_id}"
+                        + (
+                            f" (trial job {parent_job.trial_job_id}, {parent_job.status})"
+                            if parent_job
+                            else ""
+                        )
+                        + f" before it hands out parameter set {wait.parameter_id}",
+                    }
+                )
             return {
                 "nodes": nodes,
                 "waiting": waiting,
@@ -493,26 +553,19 @@ class Views:
             }
 
 
-def _argsort(selected: np.ndarray, keys: np.ndarray, descending: bool) -> list[int]:
+def _argsort(selected: np.ndarray, keys: np.ndarray, descending: bool) -> np.ndarray:
     """``selected`` ordered by ``keys`` (stable); NaN keys last in either order."""
     keys = np.where(np.isnan(keys), np.inf, -keys if descending else keys)
-    return selected[np.argsort(keys, kind="stable")].tolist()
+    return selected[np.argsort(keys, kind="stable")]
 
 
-def _waited(row: Row, parent: Row | None) -> float | None:
-    """Seconds the job of ``row`` waited for its configuration because the parent had not
-    finished: from the job's start (or its previous configuration) to the parent's result."""
-    if parent is None or parent.final_time is None or row.time is None:
-        return None
-    asked = row.job.start_time
-    earlier = [
-        r.final_time
-        for r in row.job.rows
-        if r.parameter_index < row.parameter_index and r.final_time
-    ]
-    if earlier:
-        asked = max(earlier)
-    return max(0.0, min(row.time, parent.final_time) - asked) if parent.final_time > asked else 0.0
+def _describe(event: Event) -> str | None:
+    """An event's detail in words (WAIT_FOR_RESULT keeps its facts as JSON)."""
+    if event.kind != WAIT_FOR_RESULT:
+        return event.detail
+    parameter_id, parent_id, waits = waited_on(event)
+    verb = "waited for" if waits else "used"
+    return f"parameter set {parameter_id}: its tuner {verb} the result of parameter set {parent_id}"
 
 
 def _importance(values: list, metrics: list[float]) -> float | None:

@@ -192,7 +192,7 @@ async function intermediate() {
   $page.innerHTML = `
     <h2>Intermediate results</h2>
     <div class="toolbar">
-      <label>parameter sets <input id="curve-ids" placeholder="e.g. 3,7,12 (default: the best 10 and every running one)" size="48" value="${esc(ids)}"></label>
+      <label>parameter sets <input id="curve-ids" placeholder="e.g. 3,7,12 (default: the best 10, every running one, the latest stopped early)" size="64" value="${esc(ids)}"></label>
       <span class="muted">✕ marks a trial the assessor stopped early</span>
     </div>
     <div class="panel"><div class="chart" id="curves-chart" style="height:440px"></div></div>
@@ -267,8 +267,8 @@ async function lineage() {
   $page.innerHTML = `
     <h2>Weight-sharing lineage <span class="muted">(${children.length} of ${d.nodes.length} configurations inherit from a parent)</span></h2>
     <h3>Waiting now</h3>
-    <table id="waiting"><thead><tr><th>trial job</th><th>waiting for</th><th>reason</th></tr></thead>
-    <tbody>${d.waiting.map((w) => `<tr><td>${trialLink(w.trial_job_id)}</td><td>${esc(span(w.for))}</td><td>${esc(w.reason)}</td></tr>`).join("") || `<tr><td colspan="3" class="muted">no trial job waits for a configuration</td></tr>`}</tbody></table>
+    <table id="waiting"><thead><tr><th>trial job</th><th>its next set</th><th>waits on set</th><th>parent's trial job</th><th>for</th><th>reason</th></tr></thead>
+    <tbody>${d.waiting.map((w) => `<tr data-trial-job-id="${esc(w.trial_job_id)}"><td>${trialLink(w.trial_job_id)}</td><td class="num">${w.parameter_id}</td><td class="num parent">${w.parent_id}</td><td>${w.parent_trial_job_id ? trialLink(w.parent_trial_job_id) : ""}</td><td>${esc(span(w.for))}</td><td>${esc(w.reason)}</td></tr>`).join("") || `<tr><td colspan="6" class="muted">no trial job waits on a parent's result</td></tr>`}</tbody></table>
     <div class="panel"><h3>Family tree (arrows from parent to child; colour: final metric)</h3><div class="chart" id="lineage-chart" style="height:460px"></div></div>
     <table id="lineage-table"><thead><tr><th>set</th><th>trial job</th><th>parent set</th><th>parent's trial job</th><th>waited for the parent</th><th>status</th><th>final metric</th></tr></thead>
     <tbody>${d.nodes.map((n) => `<tr data-parameter-id="${n.parameter_id}"><td class="num">${n.parameter_id}</td><td>${trialLink(n.trial_job_id)}</td><td class="num parent">${n.parent_id ?? "—"}</td><td>${n.parent_trial_job_id ? trialLink(n.parent_trial_job_id) : "from scratch"}</td><td class="num">${n.waited === null ? "" : esc(span(n.waited))}</td><td>${status(n.status)}</td><td class="num">${esc(num(n.metric))}</td></tr>`).join("")}</tbody></table>`;
