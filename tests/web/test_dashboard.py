@@ -186,3 +186,79 @@ def test_the_lineage_of_the_weight_sharing_example_names_each_childs_parent(tmp_
     for pid, parent in parents.items():
         cell = page.inner_text(f"#lineage-table tr[data-parameter-id='{pid}'] td.parent")
         assert cell == ("—" if parent is None else str(parent)), pid
+
+
+@pytest.mark.slow
+def test_the_intermediate_page_marks_the_assessors_kills_by_default(tmp_path, serve, page):
+    folder = run_to_end(
+        tmp_path,
+        "curves",
+        search_space={"x": {"_type": "choice", "_value": [0.1, 0.9]}},
+        trial_command="python slow_curve_trial.py",
+        max_trial_number=4,
+        tuner={"name": "Random", "class_args": {"seed": 3}},
+        assessor={
+            "code_directory": str(ASSETS),
+            "class_file_name": "threshold_assessor.py",
+            "class_name": "ThresholdAssessor",
+            "class_args": {"threshold": 0.5, "start_step": 3},
+        },
+    )
+    rows = export_rows(folder.parent, "curves")
+    killed = {r["parameter_id"] for r in rows if r["status"] == "EARLY_STOPPED"}
+    assert killed and len(killed) < len(rows), "the seed gives both kinds of curve"
+    page.goto(serve(folder) + "/#/intermediate")  # no ids typed: the default selection
+    page.wait_for_selector("#curves-table tbody tr")
+    for row in rows:
+        cell = page.inner_text(
+            f"#curves-table tr[data-parameter-id='{row['parameter_id']}'] td.killed"
+        )
+        assert cell.startswith("stopped early") == (row["parameter_id"] in killed), row
+    marked = page.evaluate(
+        """echarts.getInstanceByDom(document.getElementById('curves-chart')).getOption().series
+           .filter((s) => s.markPoint && s.markPoint.data.length).map((s) => s.name)"""
+    )
+    assert sorted(marked) == sorted(f"set {p}" for p in killed)
+
+
+@pytest.mark.slow
+def test_a_child_waiting_on_its_parent_is_shown_live_with_that_parent(tmp_path, page):
+    # population 1, sample 1: job 1's configuration is a child of set 0, whose trial is held
+    # back (WEB_GO_DIR), so job 1 waits on it until the test releases it
+    config = experiment_config(
+        tmp_path,
+        search_space={"width": {"_type": "choice", "_value": [16, 32, 64]}},
+        trial_command="python score_trial.py",
+        max_trial_number=2,
+        trial_concurrency=2,
+        async_dispatcher=True,
+        shared_storage={"local_mount_point": str(tmp_path / "checkpoints")},
+        tuner={
+            "code_directory": str(ROOT / "tuners" / "weight_sharing"),
+            "class_file_name": "evolution_tuner.py",
+            "class_name": "WeightSharingEvolution",
+            "class_args": {"population_size": 1, "sample_size": 1, "seed": 0},
+        },
+    )
+    (tmp_path / "exp.yaml").write_text(json.dumps(config))
+    run = subprocess.Popen(
+        [sys.executable, "-m", "asyncnni", "run", str(tmp_path / "exp.yaml"), "--id", "wait"]
+        + ["--port", "0", "--quiet"],
+        env=python_env() | {"WEB_GO_DIR": str(tmp_path)},
+    )
+    try:
+        page.goto(dashboard_url(tmp_path / "experiments" / "wait", run) + "/#/lineage")
+        page.wait_for_selector("#waiting tr[data-trial-job-id]")
+        assert page.inner_text("#waiting td.parent") == "0"
+        parent_job = page.inner_text("#lineage-table tr[data-parameter-id='0'] td:nth-child(2)")
+        assert parent_job in page.inner_text("#waiting td:nth-child(4)")
+        (tmp_path / "go-0").write_text("")  # the parent reports: the child gets set 1
+        page.wait_for_selector("#lineage-table tr[data-parameter-id='1']")  # no reload
+        assert page.query_selector("#waiting tr[data-trial-job-id]") is None
+        assert page.inner_text("#lineage-table tr[data-parameter-id='1'] td.parent") == "0"
+        (tmp_path / "go-1").write_text("")
+        assert run.wait(60) == 0
+    finally:
+        if run.poll() is None:
+            run.terminate()
+            run.wait(30)

@@ -12,10 +12,14 @@ one cheap query.
 from __future__ import annotations
 
 import json
+import math
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..protocol import FINAL
 from ..store import Event, Metric, StoredJob, open_reader
@@ -35,11 +39,34 @@ class Job:
     rows: list[Row] = field(default_factory=list)
 
 
+class Column:
+    """A float per row, grown as rows come (amortised doubling) and set in place: what
+    every page ranks by stays current without a pass over all rows per change."""
+
+    def __init__(self) -> None:
+        self._data = np.full(1024, math.nan)
+        self._size = 0
+
+    def append(self, value: float) -> None:
+        if self._size == len(self._data):
+            self._data = np.concatenate((self._data, np.full(len(self._data), math.nan)))
+        self._data[self._size] = value
+        self._size += 1
+
+    def __setitem__(self, index: int, value: float) -> None:
+        self._data[index] = value
+
+    def array(self) -> np.ndarray:
+        """The values so far (a view: valid until the next change)."""
+        return self._data[: self._size]
+
+
 @dataclass(slots=True, eq=False)  # a row is itself: compared and hashed by identity
 class Row:
     """One trial job and one of its parameter sets (``parameter_id`` None: it has none yet)."""
 
     job: Job
+    index: int = -1  # its place in StoreMirror.rows
     parameter_id: int | None = None
     parameter_index: int = 0
     parameters: dict = field(default_factory=dict)
@@ -78,6 +105,9 @@ class StoreMirror:
         self.rows: list[Row] = []
         self.by_parameter: dict[int, Row] = {}
         self.events: list[Event] = []
+        self.values = Column()  # each row's final metric (NaN: none yet)
+        self.final_times = Column()  # when each row's final metric came
+        self.status_counts: Counter[str] = Counter()  # trial jobs by status
         self.waits: dict[str, Wait] = {}  # trial job -> what it waits on now
         self.parents: dict[int, int] = {}  # parameter id -> the one whose result its tuner used
         self.wait_started: dict[int, float] = {}  # parameter id -> when its job began to wait
@@ -139,11 +169,14 @@ class StoreMirror:
                 stored.message,
             )
             self._add_row(Row(job))
+            self.status_counts[job.status] += 1
         elif (job.status, job.end_time, job.message) != (
             stored.status,
             stored.end_time,
             stored.message,
         ):
+            self.status_counts[job.status] -= 1
+            self.status_counts[stored.status] += 1
             job.status, job.end_time = stored.status, stored.end_time
             job.exit_code, job.message = stored.exit_code, stored.message
         else:
@@ -156,8 +189,11 @@ class StoreMirror:
         return changed
 
     def _add_row(self, row: Row) -> None:
+        row.index = len(self.rows)
         row.job.rows.append(row)
         self.rows.append(row)
+        self.values.append(math.nan)
+        self.final_times.append(math.nan)
 
     def _read_parameters(self) -> bool:
         sets = self._reader.parameter_sets_after(self._parameter_id)
@@ -187,6 +223,8 @@ class StoreMirror:
                 continue
             if metric.type == FINAL:
                 row.value, row.raw, row.final_time = metric.value, metric.raw, metric.time
+                self.values[row.index] = metric.value
+                self.final_times[row.index] = metric.time
             else:
                 row.intermediate.append(metric)
         return bool(metrics)

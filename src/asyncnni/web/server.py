@@ -49,7 +49,10 @@ def serve(
     url = ""
 
     def ready() -> None:
-        address_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+        # whole or not at all: readers poll for this file
+        partial = address_file.with_name(f".{ADDRESS_FILE}.{os.getpid()}")
+        partial.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+        partial.replace(address_file)
         print(f"dashboard: {url}", flush=True)
 
     app = create_app(folder, on_ready=ready)  # LookupError without a store, before binding

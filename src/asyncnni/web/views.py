@@ -85,13 +85,7 @@ class Views:
 
     def _values(self) -> np.ndarray:
         """Every row's final metric (NaN where it has none), in row order."""
-        rows = self.mirror.rows
-        return self._cached(
-            "values",
-            lambda: np.fromiter(
-                (r.value if r.value is not None else math.nan for r in rows), float, len(rows)
-            ),
-        )
+        return self.mirror.values.array()
 
     def _ranked(self) -> np.ndarray:
         """Indices of the rows with a final metric, best first."""
@@ -132,9 +126,7 @@ class Views:
         m = self.mirror
         record = m.experiment
         config = record.get("config", {})
-        counts: dict[str, int] = {}
-        for job in m.jobs.values():
-            counts[job.status] = counts.get(job.status, 0) + 1
+        counts = m.status_counts
         waiting = self._waits()
         best = self.best_row()
         now = time.time()
@@ -179,7 +171,7 @@ class Views:
         _PLOT_POINTS, keeping every point that improved on the best so far)."""
         rows = self.mirror.rows
         done = self._ranked()
-        times = np.fromiter((rows[i].final_time for i in done), float, len(done))
+        times = self.mirror.final_times.array()[done]
         done = done[np.argsort(times, kind="stable")]
         values = self._values()[done]
         keep = np.ones(len(done), dtype=bool)
