@@ -57,10 +57,16 @@ def get(url: str) -> dict:
         return json.load(response)
 
 
-def address(folder: Path) -> str:
-    while not (folder / "dashboard.json").exists():
+def address(folder: Path, pid: int | None = None) -> str:
+    """The URL the dashboard of ``folder`` (served by ``pid``, when given) wrote."""
+    while True:
+        try:
+            served = json.loads((folder / "dashboard.json").read_text())
+            if pid in (None, served["pid"]):
+                return served["url"]
+        except FileNotFoundError:
+            pass
         time.sleep(0.1)
-    return json.loads((folder / "dashboard.json").read_text())["url"]
 
 
 def live_lineage(work: Path, config: dict, page) -> Path:  # noqa: ANN001
@@ -106,7 +112,7 @@ def serve(folder: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "asyncnni.web", str(folder), "127.0.0.1", "0"]
     )
-    return process, address(folder)
+    return process, address(folder, process.pid)
 
 
 def main() -> None:

@@ -233,8 +233,8 @@ async function trial(id) {
       <div>folder</div><div class="params">${esc(d.trial_dir || "")}</div>
     </div>
     <h3>Configurations</h3>
-    <table id="configurations"><thead><tr><th>set</th><th>index</th><th>source</th><th>final metric</th><th>reported</th><th>parameters</th></tr></thead>
-    <tbody>${d.configurations.map((c) => `<tr data-parameter-id="${c.parameter_id}"><td class="num">${c.parameter_id}</td><td class="num">${c.parameter_index}</td><td>${esc(c.source)}</td><td class="num metric">${esc(num(c.metric))}</td><td>${esc(c.final ? JSON.stringify(c.final) : "")}</td><td class="params">${esc(JSON.stringify(c.parameters))}</td></tr>`).join("")}</tbody></table>
+    <table id="configurations"><thead><tr><th>set</th><th>index</th><th>source</th><th>parent set</th><th>final metric</th><th>reported</th><th>parameters</th></tr></thead>
+    <tbody>${d.configurations.map((c) => `<tr data-parameter-id="${c.parameter_id}"><td class="num">${c.parameter_id}</td><td class="num">${c.parameter_index}</td><td>${esc(c.source)}</td><td class="num parent">${c.parent_id ?? "—"}</td><td class="num metric">${esc(num(c.metric))}</td><td>${esc(c.final ? JSON.stringify(c.final) : "")}</td><td class="params">${esc(JSON.stringify(c.parameters))}</td></tr>`).join("")}</tbody></table>
     <div class="panel"><h3>Every metric</h3><div class="chart small" id="trial-chart"></div></div>
     <h3>Events</h3>
     <table><tbody>${d.events.map((e) => `<tr><td>${esc(when(e.time))}</td><td>${esc(e.kind)}</td><td>${esc(e.detail || "")}</td></tr>`).join("") || `<tr><td class="muted">none</td></tr>`}</tbody></table>
@@ -242,8 +242,8 @@ async function trial(id) {
   const pre = keepLog || Object.assign(document.createElement("pre"), { id: "trial-log", className: "log" });
   $page.appendChild(pre);
   chart(document.getElementById("trial-chart"), {
-    legend: {}, tooltip: { trigger: "axis" },
-    grid: { left: 60, right: 20, top: 30, bottom: 30 },
+    legend: { top: 0 }, tooltip: { trigger: "axis" },
+    grid: { left: 60, right: 40, top: 40, bottom: 30 },
     xAxis: { type: "value", name: "step", minInterval: 1 }, yAxis: { type: "value", scale: true },
     series: d.configurations.map((c) => ({ name: `set ${c.parameter_id}`, type: "line", data: c.intermediate.map(([s, v]) => [s, v]) })),
   });
