@@ -26,7 +26,7 @@ from .mirror import StoreMirror
 from .views import Views
 
 STATIC = Path(__file__).parent / "static"
-REFRESH_SECONDS = 0.2  # a new result is on the page well within a second
+REFRESH_SECONDS = 0.5  # a new result is on the page within a second
 HEARTBEAT_SECONDS = 15.0  # keeps proxies from closing an idle event stream
 LOG_TAIL_BYTES = 16384
 

@@ -17,6 +17,7 @@ from ..store import DB_NAME
 from .app import create_app
 
 ADDRESS_FILE = "dashboard.json"
+CHILD_NICENESS = 10
 
 
 def url_of(host: str, port: int) -> str:
@@ -44,6 +45,9 @@ def serve(
     """Serve the dashboard of the experiment in ``folder`` until interrupted (or, with
     ``parent_pid``, until that process is gone: the dashboard of ``asyncnni run --port``)."""
     if parent_pid is not None:
+        # beside a run, the dashboard takes only CPU the experiment leaves: on a busy machine
+        # its pages slow down, the dispatcher does not
+        os.nice(CHILD_NICENESS)
         _wait_for_store(folder, parent_pid)
     address_file = folder / ADDRESS_FILE
     url = ""
