@@ -223,8 +223,8 @@ def test_the_intermediate_page_marks_the_assessors_kills_by_default(tmp_path, se
 
 @pytest.mark.slow
 def test_a_child_waiting_on_its_parent_is_shown_live_with_that_parent(tmp_path, page):
-    # population 1, sample 1: job 1's configuration is a child of set 0, whose trial is held
-    # back (WEB_GO_DIR), so job 1 waits on it until the test releases it
+    # population 1, sample 1: the second configuration is a child of set 0, whose trial is
+    # held back (WEB_GO_DIR), so the other job waits on it until the test releases it
     config = experiment_config(
         tmp_path,
         search_space={"width": {"_type": "choice", "_value": [16, 32, 64]}},
@@ -247,16 +247,19 @@ def test_a_child_waiting_on_its_parent_is_shown_live_with_that_parent(tmp_path, 
         env=python_env() | {"WEB_GO_DIR": str(tmp_path)},
     )
     try:
-        page.goto(dashboard_url(tmp_path / "experiments" / "wait", run) + "/#/lineage")
+        url = dashboard_url(tmp_path / "experiments" / "wait", run)
+        page.goto(url + "/#/lineage")
         page.wait_for_selector("#waiting tr[data-trial-job-id]")
         assert page.inner_text("#waiting td.parent") == "0"
         parent_job = page.inner_text("#lineage-table tr[data-parameter-id='0'] td:nth-child(2)")
         assert parent_job in page.inner_text("#waiting td:nth-child(4)")
-        (tmp_path / "go-0").write_text("")  # the parent reports: the child gets set 1
+        # the parent reports (the two jobs asked in either order): the child gets set 1
+        parent_sequence = get(f"{url}/api/trials/{parent_job}")["sequence"]
+        (tmp_path / f"go-{parent_sequence}").write_text("")
         page.wait_for_selector("#lineage-table tr[data-parameter-id='1']")  # no reload
         assert page.query_selector("#waiting tr[data-trial-job-id]") is None
         assert page.inner_text("#lineage-table tr[data-parameter-id='1'] td.parent") == "0"
-        (tmp_path / "go-1").write_text("")
+        (tmp_path / f"go-{1 - parent_sequence}").write_text("")
         assert run.wait(60) == 0
     finally:
         if run.poll() is None:
