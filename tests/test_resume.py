@@ -100,9 +100,20 @@ def test_resume_after_the_experiment_process_was_killed(tmp_path):
     logs = [path.read_text() for path in pids.glob("*/trial.log")]
     assert all("lost the experiment: no connection to its dispatcher" in log for log in logs)
 
+    before = {row["trial_job_id"]: row for row in export_rows(home, "crashed")}
     result = Experiment.resume("crashed", home).run()
     rows = export_rows(home, "crashed")
     interrupted = [row for row in rows if row["status"] == "FAILED"]
-    assert result.status == "DONE" and len(rows) == 4
+    succeeded = [row for row in rows if row["status"] == "SUCCEEDED"]
+    # the interrupted parameter sets ran again, in new jobs that max_trial_number leaves out
+    assert result.status == "DONE" and result.progress.succeeded == 4 and len(rows) == 6
     assert len(interrupted) == 2 and all("interrupted" in row["message"] for row in interrupted)
-    assert sum(row["status"] == "SUCCEEDED" for row in rows) == 2
+    assert sorted(row["parameter_id"] for row in succeeded) == [0, 1, 2, 3]
+    by_id = {row["parameter_id"]: row for row in succeeded}
+    for row in interrupted:
+        retried = before[row["trial_job_id"]]
+        again = by_id[retried["parameter_id"]]
+        assert again["trial_job_id"] != row["trial_job_id"]
+        assert again["parameters"] == retried["parameters"]
+        assert row["parameter_id"] is None  # the set moved to the job that ran it again
+        assert f"runs again as trial job {again['trial_job_id']}" in row["retry"]

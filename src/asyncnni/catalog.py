@@ -70,13 +70,26 @@ def experiments(folder: Path) -> list[ExperimentEntry]:
 
 
 def export_rows(folder: Path, experiment_id: str) -> list[dict[str, Any]]:
-    """One dict per trial job and parameter set (fields EXPORT_FIELDS); raises LookupError."""
+    """One dict per trial job and parameter set (fields EXPORT_FIELDS, and ``retry``: for a
+    job whose parameter set ran again in another job, the TRIAL_RETRY event's detail, else
+    None); raises LookupError."""
     try:
         store = open_reader(folder / experiment_id)
     except LookupError:
         raise LookupError(f"no experiment {experiment_id!r} in {folder}") from None
     with store:
-        return [{name: row[name] for name in EXPORT_FIELDS} for row in store.trial_rows()]
+        retries = {
+            event["trial_job_id"]: event["detail"]
+            for event in store.events()
+            if event["kind"] == "TRIAL_RETRY"
+        }
+        return [
+            {
+                **{name: row[name] for name in EXPORT_FIELDS},
+                "retry": retries.get(row["trial_job_id"]),
+            }
+            for row in store.trial_rows()
+        ]
 
 
 def trial_table(folder: Path, sort: str = "sequence") -> list[dict[str, Any]]:

@@ -154,6 +154,10 @@ class ExperimentConfig:
     max_configuration_number: int | None = None  # configurations handed out
     max_experiment_duration: float | None = None
     max_trial_duration: float | None = None
+    # runs of a parameter set after its first, when its job was lost to the infrastructure
+    # (or, with retry_on_failure, when the trial failed by itself)
+    max_trial_retries: int = 0
+    retry_on_failure: bool = False
     experiment_working_directory: Path = field(default_factory=default_working_directory)
     assessor: PluginConfig | None = None
     advisor: PluginConfig | None = None
@@ -503,6 +507,8 @@ _EXPERIMENT_KEYS = (
     "max_configuration_number",
     "max_experiment_duration",
     "max_trial_duration",
+    "max_trial_retries",
+    "retry_on_failure",
     "experiment_working_directory",
     "tuner",
     "assessor",
@@ -643,6 +649,8 @@ def _experiment(root: _Node) -> ExperimentConfig:
     given = {
         "trial_concurrency": lambda n: _int(n, 1),
         "trial_gpu_number": lambda n: _int(n, 0),
+        "max_trial_retries": lambda n: _int(n, 0),
+        "retry_on_failure": _bool,
         "experiment_working_directory": _path,
         "training_service": _training_service,
         "dispatcher": _dispatcher,

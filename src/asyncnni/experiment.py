@@ -30,10 +30,19 @@ from .config import (
 )
 from .control import ControlServer, is_running
 from .dispatcher import Best, Dispatcher, ExperimentObserver, Ledger, Progress
+from .dispatcher.ledger import ParameterState, Retry
 from .errors import AsyncNNIError, ConfigError, PluginError
 from .plugins import Registry, construct, load_class
 from .protocol import TrialEvent, metric_scalar
-from .store import ExperimentRecord, Store, StoreReader, exists, open_reader, open_store
+from .store import (
+    ExperimentRecord,
+    ParameterSet,
+    Store,
+    StoreReader,
+    exists,
+    open_reader,
+    open_store,
+)
 from .training import TrainingService, TrialExit, TrialJob
 from .tuner import OptimizeMode, TunerDriver
 
@@ -121,6 +130,14 @@ async def _close_plugins(
                 plugin.name,
                 EXIT_HOOK_GRACE,
             )
+
+
+def _requeued(trial_job_id: str, stored: ParameterSet) -> Retry:
+    """A parameter set whose job was running when the experiment died, to run again."""
+    state = ParameterState(stored.parameter_id, trial_job_id, stored.parameter_index)
+    state.parameters = stored.parameters
+    state.generated.set()
+    return Retry(state, trial_job_id, 1, "the experiment was interrupted while it ran")
 
 
 def build_plugin(spec: PluginConfig, registry: Registry, what: str) -> Any:
@@ -428,6 +445,8 @@ class Experiment:
                 if deadline.cancelled_caught:
                     self.stop(DEADLINE)
                     await self._wait_for_running_trials()
+                if self._stop_reason:
+                    dispatcher.abandon_retries(self._stop_reason)
                 # the tuner hears the last results; after a stop, a tuner that blocks in its
                 # thread cannot hold the experiment for longer than STOP_GRACE
                 with anyio.move_on_after(STOP_GRACE if self._stop_reason else math.inf):
@@ -459,14 +478,17 @@ class Experiment:
 
     async def _open(self, store: Store, driver: TunerDriver) -> Ledger:
         """Create the experiment's record, or take over a stored one (resume); the ledger
-        continues its ids and counts."""
+        continues its ids and counts, and runs again the parameter sets of the trial jobs
+        that were running when the previous run died."""
         config = self.config
-        ledger = Ledger(
-            multi_phase=config.multi_phase,
-            async_mode=config.async_dispatcher,
-            max_trial_jobs=config.max_trial_number,
-            max_configurations=config.max_configuration_number,
-        )
+        limits = {
+            "multi_phase": config.multi_phase,
+            "async_mode": config.async_dispatcher,
+            "max_trial_jobs": config.max_trial_number,
+            "max_configurations": config.max_configuration_number,
+            "max_retries": config.max_trial_retries,
+            "retry_on_failure": config.retry_on_failure,
+        }
         if not self._resuming:
             store.create_experiment(
                 ExperimentRecord(
@@ -474,24 +496,31 @@ class Experiment:
                 )
             )
             store.commit()
-            return ledger
+            return Ledger(**limits)
         previous = PreviousRun.read(store)
         imported = imports.stored(self.folder)  # `asyncnni experiment import`
         await _setting_up(driver, "import_data", driver.import_data(previous.results + imported))
+        interrupted = store.interrupted()
         store.reopen()
         store.commit()
         started = len(previous.trial_job_ids)
         self.observer.resumed(previous.counts, started, previous.best(self.observer.optimize_mode))
-        log.info("resumed with %d trial jobs and %d results", started, len(previous.results))
+        retries = [_requeued(job, stored) for job, stored in interrupted if stored is not None]
+        # a job that died before it got parameters is as if it had never started
+        never_asked = len(interrupted) - len(retries)
+        log.info(
+            "resumed with %d trial jobs and %d results; %d interrupted parameter set(s) run again",
+            started,
+            len(previous.results),
+            len(retries),
+        )
         return Ledger(
-            multi_phase=config.multi_phase,
-            async_mode=config.async_dispatcher,
-            max_trial_jobs=config.max_trial_number,
-            max_configurations=config.max_configuration_number,
+            **limits,
             next_parameter_id=previous.next_parameter_id,
-            jobs_started=started,
-            configurations=previous.counted_configurations,
+            jobs_started=started - never_asked,
+            configurations=previous.counted_configurations - never_asked,
             known_job_ids=previous.trial_job_ids,
+            retries=retries,
         )
 
     def _listen_on(self, service: TrainingService) -> tuple[str, Any, str | None]:
@@ -538,7 +567,8 @@ class Experiment:
 
     def _start_job(self, tg: Any, dispatcher: Dispatcher, service: TrainingService) -> None:
         ledger = dispatcher.ledger
-        sequence = ledger.jobs_started
+        retry = ledger.next_retry()
+        sequence = ledger.next_sequence
         trial_job_id = new_id(6)
         while ledger.is_known_job(trial_job_id):
             trial_job_id = new_id(6)
@@ -555,7 +585,7 @@ class Experiment:
             env["ASYNCNNI_AUTH"] = self._auth
         if self.config.shared_storage is not None:
             env["ASYNCNNI_SHARED_DIR"] = str(self.config.shared_storage.local_mount_point)
-        dispatcher.register_job(trial_job_id, sequence, str(trial_dir))
+        dispatcher.register_job(trial_job_id, sequence, str(trial_dir), retry)
         tg.start_soon(
             self._run_job, dispatcher, service, TrialJob(trial_job_id, sequence, trial_dir, env)
         )
@@ -570,7 +600,9 @@ class Experiment:
                 job.trial_job_id, TrialEvent.USER_CANCELED, None, "experiment stopped"
             )
             raise
-        dispatcher.job_ended(job.trial_job_id, outcome.event, outcome.exit_code, outcome.message)
+        dispatcher.job_ended(
+            job.trial_job_id, outcome.event, outcome.exit_code, outcome.message, lost=outcome.lost
+        )
         if outcome.event not in (TrialEvent.SUCCEEDED, TrialEvent.USER_CANCELED):
             log.warning("trial %s %s: %s", job.trial_job_id, outcome.event, outcome.message)
         if self.on_trial_end is not None:

@@ -9,6 +9,7 @@ each know one thing: the :class:`~.ledger.Ledger` (state, ids, limits), the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from ..protocol import TrialEvent
 from ..store import Event, JobEnd, JobStart, Metric, ParameterSet, Store
 from ..store.records import wait_for_result_event
 from ..tuner import TrialOutcome, TunerDriver
-from .ledger import Ask, JobState, Ledger, ParameterState, Repeat
+from .ledger import Ask, JobState, Ledger, ParameterState, Repeat, Retry
 from .observer import ExperimentObserver
 from .scheduling import TunerScheduler, asking
 from .server import SocketServer
@@ -32,6 +33,7 @@ from .server import SocketServer
 log = logging.getLogger("asyncnni.dispatcher")
 
 PARAMETER_SOURCE = "algorithm"
+LOST_CONNECTION_GRACE = 2.0  # seconds: a trial's end drops its connection before it is reported
 
 
 class Dispatcher:
@@ -69,7 +71,9 @@ class Dispatcher:
         self.store = store
         self.observer = observer or ExperimentObserver()
         self.assessor = assessor
-        self.server = SocketServer(address, store, self._handle_batch, curve)
+        self.server = SocketServer(
+            address, store, self._handle_batch, curve, self._connections_lost
+        )
         self.scheduler = TunerScheduler(
             async_mode=self.async_mode, on_flush=self.server.flush, on_error=self.server.fail
         )
@@ -124,14 +128,42 @@ class Dispatcher:
         return self.observer.progress.waiting_on
 
     def register_job(
-        self, trial_job_id: str, sequence: int | None = None, trial_dir: str = ""
+        self,
+        trial_job_id: str,
+        sequence: int | None = None,
+        trial_dir: str = "",
+        retry: Retry | None = None,
     ) -> None:
         """A training service announces a trial job before it starts; it is recorded as
-        RUNNING. Raises ValueError for an id already used."""
-        self.ledger.register_job(trial_job_id)
-        number = self.ledger.jobs_started - 1 if sequence is None else sequence
+        RUNNING. A retry job takes over its retried parameter set (the store moves the set
+        to it and keeps a TRIAL_RETRY event). Raises ValueError for an id already used."""
+        self.ledger.register_job(trial_job_id, retry)
+        number = self.ledger.next_sequence - 1 if sequence is None else sequence
         self.server.record(JobStart(trial_job_id, number, trial_dir))
+        if retry is not None:
+            state = retry.state
+            assert state.parameters is not None
+            self.server.record_parameter_set(
+                ParameterSet(
+                    state.parameter_id, trial_job_id, 0, state.parameters, PARAMETER_SOURCE
+                )
+            )
+            detail = (
+                f"parameter id {state.parameter_id} runs again as trial job {trial_job_id} "
+                f"(retry {retry.attempt}): {retry.reason}"
+            )
+            self.server.record(Event("TRIAL_RETRY", retry.lost_job_id, detail))
+            log.warning("trial job %s: %s", retry.lost_job_id, detail)
         self.observer.job_started(trial_job_id)
+
+    def abandon_retries(self, reason: str) -> None:
+        """The experiment stops: the retries still waiting end as failed (the tuner hears
+        their trial_end, waiters wake)."""
+        for retry in self.ledger.abandon_retries():
+            state = retry.state
+            self.scheduler.feedback(
+                lambda state=state: self._end_parameter(state, f"not run again: {reason}")
+            )
 
     async def drain(self) -> None:
         """Return once every result and trial end received so far has reached the tuner (and
@@ -171,6 +203,26 @@ class Dispatcher:
         if self.ledger.exhausted and not self._told_exhausted:
             self._told_exhausted = True
             self._on_exhausted()
+
+    # --- connections ------------------------------------------------------------------
+
+    def _connections_lost(self, identities: list[bytes]) -> None:
+        """Trials' connections dropped. A trial that ends drops its connection too, usually
+        a moment before its training service reports the end: a job still running after
+        LOST_CONNECTION_GRACE is logged. Nothing else follows: the training service decides
+        how a job ends (a network blip heals, ZeroMQ reconnects and the trial goes on; a trial
+        that stays cut off raises TrialError and exits, and its service reports that)."""
+        loop = asyncio.get_running_loop()
+        for identity in identities:
+            job_id = identity.decode(errors="replace")
+            if job_id in self.ledger.jobs:
+                loop.call_later(LOST_CONNECTION_GRACE, self._still_running_after_loss, job_id)
+
+    def _still_running_after_loss(self, trial_job_id: str) -> None:
+        if trial_job_id in self.ledger.jobs:
+            log.warning(
+                "trial job %s: its connection to the dispatcher dropped while it runs", trial_job_id
+            )
 
     # --- incoming messages ------------------------------------------------------------
 
@@ -387,15 +439,26 @@ class Dispatcher:
             self._on_kill(state.trial_job_id, reason)
 
     def job_ended(
-        self, trial_job_id: str, event: str, exit_code: int | None, message: str | None = None
+        self,
+        trial_job_id: str,
+        event: str,
+        exit_code: int | None,
+        message: str | None = None,
+        *,
+        lost: bool = False,
     ) -> None:
         """A trial job's process ended. Its parameter sets without a final result end as
-        failed: the tuner hears ``trial_end(success=False)`` and waiters wake."""
+        failed (the tuner hears ``trial_end(success=False)`` and waiters wake), unless the
+        ledger queues the one it worked on for a retry (``lost``: the infrastructure lost
+        the job); then nobody hears of it until the retry ends."""
         job = self.ledger.job_ended(trial_job_id)
         if job is None:
             return
         self._v1_peers.discard(job.identity)
         event = TrialEvent(event)
+        retry = self.ledger.retry_after(job, event, lost, message or f"it ended {event}")
+        if retry is not None:
+            message = f"{message or event}; parameter id {retry.state.parameter_id} runs again"
         self._check_exhausted()
         self.server.record(JobEnd(trial_job_id, event, exit_code, message))
         self.observer.job_ended(trial_job_id, event, message)

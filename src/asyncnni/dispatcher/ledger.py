@@ -10,6 +10,7 @@ its job has moved on or ended; what is forgotten is read back from the store.
 from __future__ import annotations
 
 from array import array
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,19 @@ class NoMore:
     """NEW_TRIAL decided: answer NO_MORE_TRIALS."""
 
 
+@dataclass(slots=True)
+class Retry:
+    """A parameter set that runs again in a new trial job, with the same id and parameters.
+
+    ``state`` is held here (lost during this run) or rebuilt from the store (resume).
+    ``attempt`` counts its runs after the first."""
+
+    state: ParameterState
+    lost_job_id: str
+    attempt: int
+    reason: str
+
+
 NO_MORE = NoMore()
 
 
@@ -87,6 +101,12 @@ class Ledger:
     NNI; ``max_configurations`` (max_configuration_number) bounds the configurations handed
     out. In multi-phase mode a job that ended before asking counts as a configuration too, so
     trials that crash at start cannot loop for ever.
+
+    Retries: a job that ended FAILED because the infrastructure lost it (``lost``), or, with
+    ``retry_on_failure``, because its trial failed by itself, gives its unfinished parameter
+    set (the one it worked on) a new job, up to ``max_retries`` times per set. A retry job
+    does not count towards ``max_trial_jobs`` and asks the tuner nothing: its first NEW_TRIAL
+    is answered with the retried set. Retries wait in :attr:`retries` for a job to start.
     """
 
     def __init__(
@@ -100,13 +120,17 @@ class Ledger:
         jobs_started: int = 0,
         configurations: int = 0,
         known_job_ids: set[str] | None = None,
+        max_retries: int = 0,
+        retry_on_failure: bool = False,
+        retries: list[Retry] | None = None,
     ) -> None:
         self.multi_phase = multi_phase
         self.async_mode = async_mode
         self.max_trial_jobs = max_trial_jobs
         self.max_configurations = max_configurations
         self.next_parameter_id = next_parameter_id
-        self.jobs_started = jobs_started
+        self.jobs_started = jobs_started  # counted towards max_trial_jobs (not retries)
+        self.next_sequence = len(known_job_ids or ())  # every job's start order
         self.configurations = configurations
         self.exhausted = False  # no configuration will be handed out any more
         self.jobs: dict[str, JobState] = {}  # jobs that run
@@ -114,25 +138,70 @@ class Ledger:
         self._known_job_ids = set(known_job_ids or ())  # every job id ever used here
         # why forgotten parameter sets failed (rare; a success is read back from the store)
         self.failures: dict[int, str] = {}
+        self.max_retries = max_retries
+        self.retry_on_failure = retry_on_failure
+        self.retries: deque[Retry] = deque(retries or ())  # waiting for a job to start
+        # parameter id -> runs after its first
+        self._attempts: dict[int, int] = {r.state.parameter_id: r.attempt for r in self.retries}
+        for retry in self.retries:
+            self.parameters[retry.state.parameter_id] = retry.state
 
     # --- jobs -------------------------------------------------------------------------
 
     def can_start_job(self) -> bool:
-        """Whether the limits let one more trial job start."""
+        """Whether a retry waits, or the limits let one more trial job start."""
+        if self.retries:
+            return True
         limit = self.max_trial_jobs
         return not self.exhausted and (limit is None or self.jobs_started < limit)
 
     def is_known_job(self, trial_job_id: str) -> bool:
         return trial_job_id in self._known_job_ids
 
-    def register_job(self, trial_job_id: str) -> JobState:
-        """A trial job that is about to start; its id must be new."""
+    def register_job(self, trial_job_id: str, retry: Retry | None = None) -> JobState:
+        """A trial job that is about to start; its id must be new. A retry job holds its
+        retried parameter set as its first (index 0) from the start."""
         if trial_job_id in self._known_job_ids:
             raise ValueError(f"trial job id {trial_job_id!r} is taken")
         self._known_job_ids.add(trial_job_id)
-        self.jobs_started += 1
+        self.next_sequence += 1
         job = self.jobs[trial_job_id] = JobState(trial_job_id, trial_job_id.encode())
+        if retry is None:
+            self.jobs_started += 1
+            return job
+        state = retry.state
+        state.trial_job_id, state.index = trial_job_id, 0
+        state.history, state.sequences = [], set()  # the new run reports from the start
+        state.previous_done = None
+        self.parameters[state.parameter_id] = state
+        job.asked, job.current = 1, state
         return job
+
+    def next_retry(self) -> Retry | None:
+        return self.retries.popleft() if self.retries else None
+
+    def retry_after(self, job: JobState, event: str, lost: bool, reason: str) -> Retry | None:
+        """Whether the ended ``job``'s unfinished parameter set runs again; if so it is taken
+        from the job (its trial_end waits for the retry's end) and queued."""
+        if event != "FAILED" or not (lost or self.retry_on_failure):
+            return None
+        state = job.current
+        if state is None or state.parameters is None or state.final_value is not None:
+            return None  # nothing to run again (no parameters yet, or its result is in)
+        attempt = self._attempts.get(state.parameter_id, 0) + 1
+        if attempt > self.max_retries:
+            return None
+        self._attempts[state.parameter_id] = attempt
+        job.current = None  # it stays in self.parameters: waiters on its result keep waiting
+        retry = Retry(state, job.trial_job_id, attempt, reason)
+        self.retries.append(retry)
+        return retry
+
+    def abandon_retries(self) -> list[Retry]:
+        """The retries that will not start (the experiment stops), taken from the queue."""
+        abandoned = list(self.retries)
+        self.retries.clear()
+        return abandoned
 
     def job_from(self, trial_job_id: str, identity: bytes) -> JobState:
         """The running job a trial's message names; the message must come from that job's
@@ -288,6 +357,7 @@ class Ledger:
 
     def _forget(self, state: ParameterState) -> None:
         self.parameters.pop(state.parameter_id, None)
+        self._attempts.pop(state.parameter_id, None)
 
     def issued_before(self, parameter_id: int) -> bool:
         """Whether ``parameter_id`` was handed out (it may be forgotten since)."""

@@ -34,12 +34,14 @@ class SocketServer:
         store: Store,
         handle: Handler,
         curve: transport.CurveServer | None = None,
+        on_lost: Callable[[list[bytes]], None] | None = None,
     ) -> None:
         self.bind_address = address
         self.curve = curve
         self.address: str | None = None
         self.store = store
         self._handle = handle
+        self._on_lost = on_lost or (lambda identities: None)
         self._endpoint: transport.RouterEndpoint | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: list[tuple[bytes, bytes]] = []
@@ -102,15 +104,29 @@ class SocketServer:
     async def serve(self) -> None:
         """Own the reader callback until cancelled; an error in it is raised here, so it
         ends the dispatcher like any task's."""
-        loop, fd = self._loop, self._endpoint.fd  # type: ignore[union-attr]
-        loop.add_reader(fd, self._receive_burst)  # type: ignore[union-attr]
+        loop, endpoint = self._loop, self._endpoint
+        assert loop is not None and endpoint is not None
+        loop.add_reader(endpoint.fd, self._receive_burst)
+        loop.add_reader(endpoint.monitor_fd, self._connections_dropped)
         try:
             self.check_readable()  # input may have arrived before the reader was added
+            self._connections_dropped()
             await self._failed.wait()
             assert self._failure is not None
             raise self._failure
         finally:
-            loop.remove_reader(fd)  # type: ignore[union-attr]
+            loop.remove_reader(endpoint.fd)
+            loop.remove_reader(endpoint.monitor_fd)
+
+    def _connections_dropped(self) -> None:
+        if self._endpoint is None:
+            return
+        try:
+            lost = self._endpoint.lost_peers()
+            if lost:
+                self._on_lost(lost)
+        except Exception as err:
+            self.fail(err)
 
     def close(self) -> None:
         """Close the socket (once) and commit what is recorded; may be called again to

@@ -73,7 +73,14 @@ class StoreReader(ABC):
 
     @abstractmethod
     def counted_configurations(self) -> int:
-        """Parameter sets handed out, plus trial jobs that ended before asking for one."""
+        """Parameter sets handed out, plus trial jobs that ended before asking for one (a job
+        whose set was retried in another job, TRIAL_RETRY, is not one)."""
+
+    @abstractmethod
+    def interrupted(self) -> list[tuple[str, ParameterSet | None]]:
+        """The trial jobs left RUNNING by a run that died, in start order, with what a resume
+        runs again: the job's latest parameter set when it has no final result, or None when
+        the job never got one. A job whose latest set has its result is not listed."""
 
     @abstractmethod
     def counts(self) -> dict[str, int]:
@@ -142,7 +149,9 @@ class Store(StoreReader):
     def add_job_end(self, record: JobEnd) -> None: ...
 
     @abstractmethod
-    def add_parameter_sets(self, records: Iterable[ParameterSet]) -> None: ...
+    def add_parameter_sets(self, records: Iterable[ParameterSet]) -> None:
+        """A set already stored (same parameter id: a retry) moves to the record's job and
+        index."""
 
     @abstractmethod
     def add_metrics(self, records: Iterable[Metric]) -> None:

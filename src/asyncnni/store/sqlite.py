@@ -170,9 +170,27 @@ class _SQLiteReads(StoreReader):
     def counted_configurations(self) -> int:
         (count,) = self._db.execute(
             """SELECT (SELECT COUNT(*) FROM parameters) + (SELECT COUNT(*) FROM trial_jobs j
-               WHERE NOT EXISTS (SELECT 1 FROM parameters p WHERE p.trial_job_id = j.trial_job_id))"""
+               WHERE NOT EXISTS (SELECT 1 FROM parameters p WHERE p.trial_job_id = j.trial_job_id)
+               AND NOT EXISTS (SELECT 1 FROM events e
+                               WHERE e.kind = 'TRIAL_RETRY' AND e.trial_job_id = j.trial_job_id))"""
         ).fetchone()
         return count
+
+    def interrupted(self) -> list[tuple[str, ParameterSet | None]]:
+        rows = self._db.execute(
+            """SELECT j.trial_job_id, p.parameter_id, p.parameter_index, p.parameters, p.source,
+                      p.time, EXISTS (SELECT 1 FROM metrics m
+                                      WHERE m.parameter_id = p.parameter_id AND m.type = 'FINAL')
+               FROM trial_jobs j LEFT JOIN parameters p ON p.trial_job_id = j.trial_job_id
+                    AND p.parameter_index = (SELECT MAX(parameter_index) FROM parameters q
+                                             WHERE q.trial_job_id = j.trial_job_id)
+               WHERE j.status = 'RUNNING' ORDER BY j.sequence"""
+        ).fetchall()
+        return [
+            (job, None if pid is None else ParameterSet(pid, job, index, json.loads(p), src, when))
+            for job, pid, index, p, src, when, finished in rows
+            if not finished
+        ]
 
     def counts(self) -> dict[str, int]:
         rows = self._db.execute(
@@ -355,7 +373,10 @@ class SQLiteStore(_SQLiteReads, Store):
         now = time.time()
         self._begin()
         self._db.executemany(
-            "INSERT INTO parameters VALUES (?, ?, ?, ?, ?, ?)",
+            # a set recorded again (a retry) moves to its new job
+            "INSERT INTO parameters VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (parameter_id) "
+            "DO UPDATE SET trial_job_id = excluded.trial_job_id, "
+            "parameter_index = excluded.parameter_index",
             (
                 (
                     r.parameter_id,

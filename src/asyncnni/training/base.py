@@ -13,6 +13,9 @@ The experiment looks a service up by ``training_service.platform`` (see
 - ``kill(trial_job_id, reason, event)`` asks a running job to end; its ``run`` then returns
   ``TrialExit(event, ..., reason)``. Unknown or finished ids are ignored. ``kill_all`` ends
   every running job as USER_CANCELED. Both are safe from the event loop's thread only.
+- a job lost to the infrastructure (its node or worker died under it) ends FAILED with
+  ``TrialExit.lost`` set; the dispatcher may then run its parameter set again
+  (``max_trial_retries``);
 - ``address_kind`` says which dispatcher address trials can reach: ``"ipc"`` when they run
   on this machine, ``"tcp"`` when they run elsewhere.
 """
@@ -49,6 +52,9 @@ class TrialExit:
     event: TrialEvent
     exit_code: int | None
     message: str | None = None  # why, for a person: "exit code 1: ValueError: ..." and the like
+    # the infrastructure lost the job (its node died, its worker was killed), not the trial's
+    # own failure: its parameter set may run again (max_trial_retries)
+    lost: bool = False
 
 
 class TrainingService(ABC):

@@ -224,5 +224,8 @@ class RayTrainingService(TrainingService):
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         where = f" on Ray node {node}" if node else ""
         return TrialExit(
-            FAILED, None, f"lost to the infrastructure{where}: {type(err).__name__}: {first}"
+            FAILED,
+            None,
+            f"lost to the infrastructure{where}: {type(err).__name__}: {first}",
+            lost=True,
         )
