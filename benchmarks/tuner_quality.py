@@ -33,27 +33,12 @@ import anyio
 import numpy as np
 
 from asyncnni import tuners
+from asyncnni.bench.functions import HARTMANN6_A, HARTMANN6_P  # the one copy of its constants
 from asyncnni.bench.report import machine, today
 from asyncnni.errors import SearchSpaceError
 from asyncnni.search_space import SearchSpace
 
 # ----------------------------------------------------------------------------- functions
-_H6_A = np.array(
-    [
-        [10, 3, 17, 3.5, 1.7, 8],
-        [0.05, 10, 17, 0.1, 8, 14],
-        [3, 3.5, 1.7, 10, 17, 8],
-        [17, 8, 0.05, 10, 0.1, 14],
-    ]
-)
-_H6_P = 1e-4 * np.array(
-    [
-        [1312, 1696, 5569, 124, 8283, 5886],
-        [2329, 4135, 8307, 3736, 1004, 9991],
-        [2348, 1451, 3522, 2883, 3047, 6650],
-        [4047, 8828, 8732, 5743, 1091, 381],
-    ]
-)
 _H3_A = np.array([[3.0, 10, 30], [0.1, 10, 35], [3.0, 10, 30], [0.1, 10, 35]])
 _H3_P = 1e-4 * np.array(
     [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]]
@@ -76,7 +61,7 @@ def branin(p: dict) -> float:
 
 def hartmann6(p: dict) -> float:
     x = _vector(p, 6)
-    return -float(_H_ALPHA @ np.exp(-(_H6_A * (x - _H6_P) ** 2).sum(axis=1)))
+    return -float(_H_ALPHA @ np.exp(-(HARTMANN6_A * (x - HARTMANN6_P) ** 2).sum(axis=1)))
 
 
 def hartmann3(p: dict) -> float:

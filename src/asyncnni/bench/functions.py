@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-_H6_A = np.array(
+HARTMANN6_A = np.array(
     [
         [10, 3, 17, 3.5, 1.7, 8],
         [0.05, 10, 17, 0.1, 8, 14],
@@ -29,7 +29,7 @@ _H6_A = np.array(
         [17, 8, 0.05, 10, 0.1, 14],
     ]
 )
-_H6_P = 1e-4 * np.array(
+HARTMANN6_P = 1e-4 * np.array(
     [
         [1312, 1696, 5569, 124, 8283, 5886],
         [2329, 4135, 8307, 3736, 1004, 9991],
@@ -66,7 +66,7 @@ def mf_hartmann6(parameters: dict[str, Any], budget: float) -> float:
     x = np.array([parameters[f"x{i}"] for i in range(1, 7)], dtype=float)
     z = min(budget / MF_HARTMANN6_MAX_BUDGET, 1.0)
     alpha = _H6_ALPHA - _H6_DELTA * (1.0 - z)
-    return float(-(alpha * np.exp(-((x - _H6_P) ** 2 * _H6_A).sum(axis=1))).sum())
+    return float(-(alpha * np.exp(-((x - HARTMANN6_P) ** 2 * HARTMANN6_A).sum(axis=1))).sum())
 
 
 MF_HARTMANN6_MAX_BUDGET = 81
