@@ -1,4 +1,5 @@
-"""A real local Ray for tests, in the loopback-only namespace of tests/netns.py.
+"""A real local Ray for tests, only inside the loopback-only namespace of tests/netns.py
+(`unshare --net --pid --map-root-user`, `lo` up, nothing else), where Ray binds 127.0.0.1.
 
 Ray's logs go under the test's temp folder, reached through a short symlink in /tmp
 (Ray's Unix socket paths must stay under 107 bytes); its object store is capped, its

@@ -131,7 +131,7 @@ def wait_until_closed(folder: Path, timeout: float) -> bool:
     while _accepts(path, folder.name):
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.1)
+        time.sleep(0.1)  # the experiment's process closes its socket: nothing to wait on
     return True
 
 

@@ -67,7 +67,7 @@ def _wait(condition: Callable[[], bool], timeout: float) -> bool:
     while not condition():
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.1)
+        time.sleep(0.1)  # another process's state (a socket, a file): nothing to wait on
     return True
 
 

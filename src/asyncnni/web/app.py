@@ -68,6 +68,7 @@ def create_app(folder: Path, *, on_ready: Callable[[], None] | None = None) -> S
         while True:
             if await anyio.to_thread.run_sync(mirror.refresh):
                 changes.publish(mirror.version)
+            # another process writes the store: SQLite tells no one, so look (one cheap query)
             await anyio.sleep(REFRESH_SECONDS)
 
     @contextlib.asynccontextmanager
@@ -192,4 +193,5 @@ async def _tail(path: Path) -> AsyncIterator[str]:
                 offset = size
                 text = chunk.decode("utf-8", errors="replace")
                 yield "".join(f"data: {line}\n" for line in text.split("\n")) + "\n"
+        # a trial's log is a file another process appends to: follow it as tail -f does
         await anyio.sleep(REFRESH_SECONDS * 2)

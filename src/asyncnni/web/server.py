@@ -93,10 +93,10 @@ def _wait_for_store(folder: Path, parent_pid: int) -> None:
     while not (folder / DB_NAME).is_file():
         if os.getppid() != parent_pid:
             raise SystemExit(0)
-        time.sleep(0.1)
+        time.sleep(0.1)  # the experiment, another process, creates the store at its start
 
 
 async def _exit_with_parent(server: uvicorn.Server, parent_pid: int) -> None:
     while os.getppid() == parent_pid:
-        await anyio.sleep(1)
+        await anyio.sleep(1)  # a parent's death signals nothing to its child: look
     server.should_exit = True
