@@ -11,7 +11,7 @@ import time
 import pytest
 
 from asyncnni import Experiment
-from asyncnni.catalog import export_rows
+from asyncnni.catalog import export_rows, stored_status, trial_table
 from asyncnni.store import open_reader
 
 from .helpers import ASSETS, experiment_config, process_is_gone
@@ -44,6 +44,17 @@ def test_twenty_trials_at_concurrency_four_all_land_in_the_store(tmp_path):
         store.close()
     assert result.progress.best == max(row["final_metric"] for row in rows)
     assert not list(experiment.folder.glob("*.sock")), "the ipc socket file is removed"
+
+
+def test_a_stored_run_is_ranked_in_the_direction_its_tuner_resolved(tmp_path):
+    # TPE minimizes unless told otherwise (NNI's default); readers of the stored run that see
+    # only the config, with no optimize_mode in it, must rank as the run did
+    tpe = {"name": "TPE", "class_args": {"seed": 1}}
+    experiment, result, rows = run(tmp_path, tuner=tpe, max_trial_number=6)
+    lowest = min(row["final_metric"] for row in rows)
+    assert result.progress.best == lowest
+    assert stored_status(experiment.folder)["best"]["value"] == lowest
+    assert trial_table(experiment.folder, sort="metric")[0]["metric"] == lowest
 
 
 def test_crashing_trials_are_failed_and_the_experiment_goes_on(tmp_path, monkeypatch):

@@ -172,6 +172,29 @@ def test_a_store_of_a_newer_schema_is_refused_clearly(tmp_path):
         open_store(tmp_path)
 
 
+def test_a_store_of_schema_version_1_is_read_and_gains_the_direction_when_written(tmp_path):
+    store_with_two_jobs(tmp_path).close()
+    with sqlite3.connect(tmp_path / "experiment.db") as db:  # as version 1 made it
+        db.execute("ALTER TABLE experiment DROP COLUMN optimize_mode")
+        db.execute("PRAGMA user_version = 1")
+    with open_reader(tmp_path) as reader:
+        assert reader.experiment()["optimize_mode"] is None
+        assert len(reader.trial_rows()) == 3  # nothing stored is lost
+    store = open_store(tmp_path)  # a resume opens it for writing
+    assert store.experiment()["optimize_mode"] is None
+    assert store._db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    store.close()
+
+
+def test_the_direction_is_stored_with_the_experiment(tmp_path):
+    store = open_store(tmp_path)
+    store.create_experiment(ExperimentRecord("e", None, {}, {}, optimize_mode="minimize"))
+    store.commit()
+    store.close()
+    with open_reader(tmp_path) as reader:
+        assert reader.experiment()["optimize_mode"] == "minimize"
+
+
 def test_experiments_are_found_by_their_stores(tmp_path):
     for name in ("b", "a"):
         store_with_two_jobs(tmp_path / name).close()

@@ -34,9 +34,17 @@ class ExperimentEntry:
 
 
 def optimize_mode(record: dict[str, Any]) -> OptimizeMode:
-    """The direction of a stored experiment, as its tuner's class_args say (default maximize)."""
-    mode = (record["config"].get("tuner") or {}).get("class_args", {}).get("optimize_mode")
-    return OptimizeMode.parse(mode or "maximize")
+    """The direction of a stored experiment: as its run resolved it, or, in a store written
+    before the run kept it, as its tuner's class_args say (default maximize)."""
+    mode = record.get("optimize_mode")
+    if mode is None:
+        config = record.get("config") or {}
+        tuner = config.get("tuner") or config.get("advisor") or {}
+        mode = (tuner.get("class_args") or {}).get("optimize_mode")
+    try:
+        return OptimizeMode.parse(mode or "maximize")
+    except ValueError:
+        return OptimizeMode.MAXIMIZE  # the run refused it: no result was ranked by it
 
 
 def experiment_folder(working_directory: Path, experiment_id: str) -> Path:

@@ -492,7 +492,11 @@ class Experiment:
         if not self._resuming:
             store.create_experiment(
                 ExperimentRecord(
-                    self.id, config.experiment_name, config_to_record(config), config.search_space
+                    self.id,
+                    config.experiment_name,
+                    config_to_record(config),
+                    config.search_space,
+                    optimize_mode=self.observer.optimize_mode,
                 )
             )
             store.commit()

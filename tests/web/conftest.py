@@ -66,7 +66,9 @@ def serve():
         process.wait(10)
 
 
-@pytest.fixture(scope="session")
+# package scope: playwright's sync API runs an event loop in this thread while it is open,
+# and a test after these that runs its own (anyio.run) would find it still running
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
     if not CHROMIUM.is_file():
         pytest.skip(f"no {CHROMIUM}: `make test` installs Debian's chromium when run as root")

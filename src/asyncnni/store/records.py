@@ -17,6 +17,9 @@ class ExperimentRecord(NamedTuple):
     name: str | None
     config: dict  # the config as stored (config_to_record), read back by resume
     search_space: dict
+    # the direction the run ranks results in, as the tuner resolved it (TPE's default is
+    # minimize): readers of a stored experiment need it and cannot ask the tuner
+    optimize_mode: str = "maximize"
     time: float | None = None
 
 

@@ -21,12 +21,15 @@ from .base import Store, StoreReader
 from .records import Event, ExperimentRecord, JobEnd, JobStart, Metric, ParameterSet, StoredJob
 
 DB_NAME = "experiment.db"
-SCHEMA_VERSION = 1  # PRAGMA user_version; 0 is a store made before versions were kept (= 1)
+# PRAGMA user_version; 0 is a store made before versions were kept (= 1).
+# 2: experiment.optimize_mode (a store of version 1 gains the column when opened for writing)
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiment (
     id TEXT PRIMARY KEY, name TEXT, status TEXT NOT NULL, config TEXT NOT NULL,
-    search_space TEXT NOT NULL, start_time REAL NOT NULL, end_time REAL, message TEXT);
+    search_space TEXT NOT NULL, start_time REAL NOT NULL, end_time REAL, message TEXT,
+    optimize_mode TEXT);
 CREATE TABLE IF NOT EXISTS trial_jobs (
     trial_job_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL, status TEXT NOT NULL,
     trial_dir TEXT, start_time REAL NOT NULL, end_time REAL, exit_code INTEGER, message TEXT);
@@ -73,14 +76,13 @@ class _SQLiteReads(StoreReader):
             )
 
     def experiment(self) -> dict[str, Any]:
-        row = self._db.execute(
-            "SELECT id, name, status, config, search_space, start_time, end_time, message "
-            "FROM experiment"
-        ).fetchone()
+        # every column: a store of schema version 1, read here, has no optimize_mode
+        cursor = self._db.execute("SELECT * FROM experiment")
+        row = cursor.fetchone()
         if row is None:
             raise LookupError(f"{self.path} holds no experiment")
-        keys = ("id", "name", "status", "config", "search_space", "start_time", "end_time")
-        record = dict(zip((*keys, "message"), row, strict=True))
+        record = {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+        record.setdefault("optimize_mode", None)
         record["config"] = json.loads(record["config"])
         record["search_space"] = json.loads(record["search_space"])
         return record
@@ -307,6 +309,9 @@ class SQLiteStore(_SQLiteReads, Store):
         # without an fsync per commit; that is what makes group commit cheap.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(experiment)")}
+        if "optimize_mode" not in columns:  # a store of version 1
+            self._db.execute("ALTER TABLE experiment ADD COLUMN optimize_mode TEXT")
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._in_transaction = False
 
@@ -330,13 +335,15 @@ class SQLiteStore(_SQLiteReads, Store):
 
     def create_experiment(self, record: ExperimentRecord) -> None:
         self._write(
-            "INSERT INTO experiment (id, name, status, config, search_space, start_time) "
-            "VALUES (?, ?, 'RUNNING', ?, ?, ?)",
+            "INSERT INTO experiment "
+            "(id, name, status, config, search_space, optimize_mode, start_time) "
+            "VALUES (?, ?, 'RUNNING', ?, ?, ?, ?)",
             (
                 record.experiment_id,
                 record.name,
                 json.dumps(record.config),
                 json.dumps(record.search_space),
+                record.optimize_mode,
                 record.time or time.time(),
             ),
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..catalog import optimize_mode
 from ..store import Event
 from ..store.records import WAIT_FOR_RESULT, waited_on
 from .mirror import Job, Row, StoreMirror, Wait
@@ -25,12 +26,6 @@ SORT_KEYS = ("sequence", "trial", "metric", "status", "duration", "start")
 MAX_PAGE_SIZE = 500
 _PLOT_POINTS = 4000  # a chart gets at most this many points; more only blur it
 FINISHED = {"SUCCEEDED", "FAILED", "EARLY_STOPPED", "USER_CANCELED"}
-
-
-def optimize_mode(config: dict) -> str:
-    tuner = config.get("tuner") or config.get("advisor") or {}
-    mode = str((tuner.get("class_args") or {}).get("optimize_mode", "maximize")).lower()
-    return "minimize" if mode.startswith("min") else "maximize"
 
 
 def _finite(value: float | None) -> float | None:
@@ -108,7 +103,7 @@ class Views:
     # --- overview ---------------------------------------------------------------------
 
     def mode(self) -> str:
-        return optimize_mode(self.mirror.experiment.get("config", {}))
+        return optimize_mode(self.mirror.experiment).value
 
     def best_row(self) -> Row | None:
         ranked = self._ranked()
