@@ -14,7 +14,11 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[nas,ray,smac,test]'
 	@touch $(STAMP)
 
+# Bytecode of the package, where the interpreter does not write it itself
+# (PYTHONDONTWRITEBYTECODE, as on CI): each `asyncnni run` and each trial would compile
+# ~50 modules again (0.09 s of CPU); compileall skips what is up to date.
 install: $(STAMP)
+	@$(PY) -m compileall -q src >/dev/null
 
 run: install
 	$(VENV)/bin/asyncnni run trials/quickstart/exp.yaml
