@@ -32,7 +32,8 @@ test: install
 	$(PY) -m pytest -q
 
 # the figures of README's Performance section, each with its raw baseline of the same run
-# (a quarter of an hour on 2 cores); JSON lines on stdout, tables on stderr;
+# (a quarter of an hour on 2 cores; NNI's comparison needs ASYNCNNI_NNI_PYTHON, the python of
+# a venv with nni==3.0, see benchmarks/vs_nni.py); JSON lines on stdout, tables on stderr;
 # benchmarks/README.md explains the figures. The bench extra brings Optuna (TPE's baseline).
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): pyproject.toml | $(STAMP)
@@ -47,6 +48,7 @@ bench: install $(BENCH_STAMP)
 	$(PY) benchmarks/fixed_cost.py --pairs 5
 	$(PY) benchmarks/e2e_trials.py --trials 20 --concurrency 4
 	$(PY) benchmarks/e2e_trials.py --trials 20 --concurrency 4 --fork 1
+	$(PY) benchmarks/vs_nni.py --trials 20 --concurrency 4  # skipped unless ASYNCNNI_NNI_PYTHON
 	$(PY) benchmarks/tuner_quality.py --tuners TPE,optuna-TPE --functions branin --seeds 1 \
 		--trials 10 --timing-obs '' --rounds 1000
 

@@ -187,6 +187,16 @@ def test_fixed_cost(tmp_path: Path) -> None:
     }
 
 
+def test_vs_nni_skips_without_nni(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ASYNCNNI_NNI_PYTHON", raising=False)
+    [record], _ = run_script(tmp_path, "vs_nni.py")
+    assert set(record) == STAMP | {"skipped"}
+    assert "ASYNCNNI_NNI_PYTHON" in record["skipped"]
+    (tmp_path / "other").mkdir()  # an interpreter without NNI 3.0 is named as such
+    [record], _ = run_script(tmp_path / "other", "vs_nni.py", "--nni-python", sys.executable)
+    assert f"{sys.executable!r} has no nni==3.0" in record["skipped"]
+
+
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
 def test_dispatcher_throughput(tmp_path: Path, transport: str) -> None:
     records, table = run_script(
