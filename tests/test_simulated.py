@@ -11,10 +11,12 @@ import pytest
 from asyncnni.catalog import export_rows
 from asyncnni.errors import ConfigError
 from asyncnni.experiment import Experiment
+from asyncnni.protocol import TrialEvent
 from asyncnni.store import open_reader
 from asyncnni.training._clock import VirtualClock
 
 H6 = "asyncnni.bench.functions:MF_HARTMANN6"
+FAILED = TrialEvent.FAILED
 X = {"x": {"_type": "uniform", "_value": [0, 1]}}
 
 
@@ -152,6 +154,49 @@ def test_a_benchmark_stops_the_experiment_at_a_simulated_time(tmp_path: Path) ->
         if r["final_metric"]
     ]
     assert len(ended) == 4 * 3 and max(ended) <= 5 * 3600  # 81 minutes a trial: three rounds
+
+
+def test_max_trial_duration_kills_at_the_exact_simulated_time(tmp_path: Path) -> None:
+    """A job still running max_trial_duration simulated seconds after its start is killed
+    then, FAILED, as the local service kills one after that many real seconds."""
+    cfg = config(
+        tmp_path,
+        f"{__name__}:curve",
+        trial_concurrency=2,
+        max_trial_number=4,
+        max_trial_duration=3030,  # 50 epochs of a minute, and half of the next one
+    )
+    cfg["training_service"].update(cost_per_unit=60, max_budget=81)
+    experiment, ends = Experiment(cfg), []
+    experiment.on_trial_end = lambda summary: ends.append(
+        (experiment.service.clock.now, summary.outcome.event, summary.outcome.message)
+    )
+    assert experiment.run().status == "DONE"
+    killed = (FAILED, "killed after max_trial_duration (3030s)")
+    assert ends == [(3030.0, *killed)] * 2 + [(6060.0, *killed)] * 2
+    reader = open_reader(experiment.folder)
+    try:
+        assert reader.final_results() == []
+        for parameter_id in range(4):  # one a minute until the kill, none after it
+            assert len(reader.intermediate_results(parameter_id)) == 50
+    finally:
+        reader.close()
+
+
+def test_max_experiment_duration_is_simulated_time(tmp_path: Path) -> None:
+    cfg = config(tmp_path, f"{__name__}:linear", max_trial_number=None)
+    cfg.update(max_experiment_duration=7230)  # twelve rounds of ten simulated minutes, and a bit
+    cfg["training_service"].update(cost_per_unit=60, max_budget=10)
+    experiment = Experiment(cfg)
+    result = experiment.run()
+    assert (result.status, result.message) == ("DONE", "max_experiment_duration reached")
+    assert experiment.service.clock.now == 7230
+    ended = [
+        r["final_metric"]["ended"]
+        for r in export_rows(experiment.folder.parent, experiment.id)
+        if r["final_metric"]
+    ]
+    assert len(ended) == 4 * 12 and max(ended) == 7200
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ from .store import (
     open_reader,
     open_store,
 )
-from .training import TrainingService, TrialExit, TrialJob
+from .training import Cancellable, TrainingService, TrialExit, TrialJob
 from .tuner import OptimizeMode, TunerDriver
 
 log = logging.getLogger("asyncnni.experiment")
@@ -225,8 +225,8 @@ class Experiment:
         self._wake: anyio.Event | None = None
         self._service: TrainingService | None = None
         self._scope: anyio.CancelScope | None = None
-        self._deadline: anyio.CancelScope | None = None  # max_experiment_duration's
-        self._started_at = 0.0  # on the event loop's clock
+        self._deadline: Cancellable | None = None  # max_experiment_duration's timer
+        self._started_at: float | None = None  # on the training service's clock
         self.dispatcher: Dispatcher | None = None
         self.address: str | None = None  # the dispatcher's, as trials are told it
         self._auth: str | None = None
@@ -341,9 +341,16 @@ class Experiment:
         self._in_loop(self._set_deadline)
 
     def _set_deadline(self) -> None:
+        """(Re)arm max_experiment_duration's timer on the training service's clock: real
+        seconds, or simulated ones under ``platform: simulated``."""
         if self._deadline is not None:
-            seconds = self.config.max_experiment_duration
-            self._deadline.deadline = self._started_at + (seconds or math.inf)
+            self._deadline.cancel()
+            self._deadline = None
+        seconds = self.config.max_experiment_duration
+        if seconds and self._started_at is not None and self._service is not None:
+            self._deadline = self._service.clock.call_at(
+                self._started_at + seconds, lambda: self._stop_now(DEADLINE)
+            )
 
     def _stop_now(self, reason: str) -> None:
         if self._stop_reason is None:
@@ -436,15 +443,13 @@ class Experiment:
                     self.on_start(self)
                 if threading.current_thread() is threading.main_thread():
                     tg.start_soon(self._handle_signals)
-                self._started_at = anyio.current_time()
-                with anyio.CancelScope() as deadline:
-                    self._deadline = deadline
-                    self._set_deadline()
+                self._started_at = service.clock.now
+                self._set_deadline()
+                try:
                     await self._launch_trials(tg, dispatcher, service)
-                self._deadline = None
-                if deadline.cancelled_caught:
-                    self.stop(DEADLINE)
-                    await self._wait_for_running_trials()
+                finally:
+                    self._started_at = None
+                    self._set_deadline()  # disarms it
                 if self._stop_reason:
                     dispatcher.abandon_retries(self._stop_reason)
                 # the tuner hears the last results; after a stop, a tuner that blocks in its

@@ -6,11 +6,13 @@ then. To add one: subclass :class:`TrainingService` in ``training/<name>.py`` an
 :class:`Platform` line to ``PLATFORMS`` in :mod:`.platforms`.
 """
 
-from .base import TrainingService, TrialEvent, TrialExit, TrialJob
+from .base import Cancellable, Clock, TrainingService, TrialEvent, TrialExit, TrialJob
 from .platforms import PLATFORMS, Platform, PlatformUnavailable, check_platform, service_class
 
 __all__ = [
     "PLATFORMS",
+    "Cancellable",
+    "Clock",
     "Platform",
     "PlatformUnavailable",
     "TrainingService",

@@ -27,6 +27,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
+class Timer:
+    """A callback due at a simulated time; ``cancel()`` before then and it never runs."""
+
+    __slots__ = ("callback", "cancelled")
+
+    def __init__(self, callback: Callable[[], object]) -> None:
+        self.callback, self.cancelled = callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
 class VirtualClock:
     """Simulated seconds since the start, shared by every simulated trial job of a service."""
 
@@ -40,14 +52,17 @@ class VirtualClock:
         self._progress = 0  # bumped by every state change; a quiet loop does not bump it
         self._handle: asyncio.Handle | None = None
         self._delayed = False
-        self._timers: list[tuple[float, int, Callable[[], object]]] = []
+        self._timers: list[tuple[float, int, Timer]] = []
         self.advances = 0  # how often time moved on (a figure for the benchmarks)
         self.trained = 0.0  # simulated seconds spent sleeping, summed over jobs
 
-    def call_at(self, when: float, callback: Callable[[], object]) -> None:
-        """Run ``callback`` once simulated time reaches ``when``, before any job wakes later
-        (a benchmark stops the experiment there)."""
-        heapq.heappush(self._timers, (when, next(self._seq), callback))
+    def call_at(self, when: float, callback: Callable[[], object]) -> Timer:
+        """Run ``callback`` once simulated time reaches ``when``, before any job wakes at
+        ``when`` or later (a benchmark stops the experiment there; ``max_experiment_duration``
+        and ``max_trial_duration`` are timers too)."""
+        timer = Timer(callback)
+        heapq.heappush(self._timers, (when, next(self._seq), timer))
+        return timer
 
     # ----------------------------------------------------------------- what jobs do
     @contextmanager
@@ -126,11 +141,13 @@ class VirtualClock:
             heapq.heappop(self._sleepers)
         if not self._sleepers:
             return
+        while self._timers and self._timers[0][2].cancelled:
+            heapq.heappop(self._timers)
         wake = self._sleepers[0][0]
         if self._timers and self._timers[0][0] <= wake:
-            when, _, callback = heapq.heappop(self._timers)
+            when, _, timer = heapq.heappop(self._timers)
             self.now = max(self.now, when)
-            callback()
+            timer.callback()
             self._change()  # look again: the callback may have ended jobs, or not
             return
         self.now = max(self.now, wake)

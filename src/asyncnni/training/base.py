@@ -17,16 +17,21 @@ The experiment looks a service up by ``training_service.platform`` (see
   ``TrialExit.lost`` set; the dispatcher may then run its parameter set again
   (``max_trial_retries``);
 - ``address_kind`` says which dispatcher address trials can reach: ``"ipc"`` when they run
-  on this machine, ``"tcp"`` when they run elsewhere.
+  on this machine, ``"tcp"`` when they run elsewhere;
+- ``clock`` is the time its trials live in: the event loop's (real seconds) by default, a
+  simulated one for ``platform: simulated``. The experiment counts ``max_experiment_duration``
+  on it, and a service that enforces ``max_trial_duration`` counts it there too.
 """
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from ..protocol import TrialEvent
 
@@ -57,11 +62,39 @@ class TrialExit:
     lost: bool = False
 
 
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """Where a training service's time comes from: ``now`` in seconds, and ``call_at(when,
+    callback)``, which runs ``callback`` (in the event loop) once ``now`` reaches ``when``
+    unless the returned handle is cancelled first."""
+
+    @property
+    def now(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> Cancellable: ...
+
+
+class LoopClock:
+    """The running event loop's monotonic clock: real seconds (every service but the
+    simulated one)."""
+
+    @property
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> Cancellable:
+        return asyncio.get_running_loop().call_at(when, callback)
+
+
 class TrainingService(ABC):
     """Base of every training service; see the module docstring for the contract."""
 
     platform: ClassVar[str]
     address_kind: ClassVar[Literal["ipc", "tcp"]] = "ipc"
+    clock: Clock = LoopClock()
 
     @classmethod
     @abstractmethod
@@ -101,8 +134,10 @@ class TrainingService(ABC):
 
 
 __all__ = [
+    "Clock",
     "EARLY_STOPPED",
     "FAILED",
+    "LoopClock",
     "SUCCEEDED",
     "USER_CANCELED",
     "TrainingService",

@@ -15,7 +15,10 @@ tuner and dispatcher (Syne Tune's simulator backend is the model).
   configuration reached at that checkpoint (kept in memory: nothing is written) and costs
   only the difference;
 - the final metric is ``{"default": value, "budget": b, "started": t0, "ended": t1}`` with the
-  simulated times in seconds, so a benchmark can replay the run on the simulated clock.
+  simulated times in seconds, so a benchmark can replay the run on the simulated clock;
+- ``max_trial_duration`` and the experiment's ``max_experiment_duration`` are simulated
+  seconds: a job still running ``max_trial_duration`` after its start is killed (FAILED) at
+  exactly that simulated time.
 """
 
 from __future__ import annotations
@@ -93,9 +96,10 @@ class SimulatedTrainingService(TrainingService):
         cost: float | Callable[[dict[str, Any]], float] = 1.0,
         max_budget: float = 1.0,
         multi_phase: bool = False,
+        max_trial_duration: float | None = None,
     ) -> None:
         self.function, self.cost, self.max_budget = function, cost, max_budget
-        self.multi_phase = multi_phase
+        self.multi_phase, self.max_trial_duration = multi_phase, max_trial_duration
         self.clock = VirtualClock()
         self._ctx: zmq.asyncio.Context | None = None
         self._scopes: dict[str, anyio.CancelScope] = {}
@@ -117,6 +121,7 @@ class SimulatedTrainingService(TrainingService):
             cost=1.0 if cost is None else cost,
             max_budget=1.0 if max_budget is None else max_budget,
             multi_phase=config.multi_phase,
+            max_trial_duration=config.max_trial_duration,
         )
 
     async def __aenter__(self) -> SimulatedTrainingService:
@@ -133,6 +138,12 @@ class SimulatedTrainingService(TrainingService):
         assert self._ctx is not None, "use the service inside `async with`"
         job_id = job.trial_job_id
         sock = transport.connect_dealer(self._ctx, job.env["ASYNCNNI_DISPATCHER"], job_id)
+        overdue = None
+        if self.max_trial_duration:  # simulated seconds, as local counts real ones
+            reason = f"killed after max_trial_duration ({self.max_trial_duration:g}s)"
+            overdue = self.clock.call_at(
+                self.clock.now + self.max_trial_duration, lambda: self.kill(job_id, reason, FAILED)
+            )
         try:
             with self.clock.job(), anyio.CancelScope() as scope:
                 self._scopes[job_id] = scope
@@ -145,6 +156,8 @@ class SimulatedTrainingService(TrainingService):
                 return TrialExit(killed[0], None, killed[1])
             return TrialExit(SUCCEEDED, 0)
         finally:
+            if overdue is not None:
+                overdue.cancel()
             self._scopes.pop(job_id, None)
             sock.close(linger=0)
 
@@ -204,7 +217,9 @@ class _Trial:
             first = int(math.floor(start + 1e-9))
             for epoch in range(first, len(out)):
                 await self.clock.sleep(unit)
-                self.send(
+                # waits for the ACK: a report still in flight when time moves on would reach
+                # the dispatcher (assessor, tuner) late, or after its job was killed
+                await self.request(
                     protocol.report_metric(
                         self._next_req(),
                         self.job_id,
@@ -234,8 +249,7 @@ class _Trial:
         self.sock.send(protocol.encode(message), copy=False)
 
     async def request(self, message: dict) -> dict:
-        """Send ``message`` and return its answer; earlier ACKs (of intermediate results,
-        which are never waited for) are skipped."""
+        """Send ``message`` and return its answer."""
         self.send(message)
         req = message["req"]
         while True:
