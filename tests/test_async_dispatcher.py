@@ -200,3 +200,47 @@ def test_weight_sharing_example_children_inherit_from_their_parents(tmp_path: Pa
         else:  # every network shares at least the output layer's bias with its parent
             assert params["restore_dir"] == by_id[params["parent_id"]]["parameters"]["save_dir"]
             assert metric["inherited"] > 0
+
+
+@pytest.mark.parametrize("async_dispatcher", [False, True])
+def test_a_tuner_with_the_hook_hears_each_intermediate_result_in_order(
+    tmp_path: Path, async_dispatcher: bool
+) -> None:
+    """echo_trial reports x * 0, x * 1, x * 2, then x: a tuner that defines
+    receive_intermediate_result hears them in that order, before the final result."""
+    record = tmp_path / "tuner.jsonl"
+    done = run(
+        experiment_config(
+            tmp_path,
+            tuner=user_tuner("intermediate_tuner.py", "IntermediateTuner", record=str(record)),
+            trial_concurrency=3,
+            max_trial_number=6,
+            async_dispatcher=async_dispatcher,
+        )
+    )
+    assert done.result.status == "DONE", done.result.message
+    calls: dict[int, list[tuple]] = {}
+    for c in read_jsonl(record):
+        step = (c["call"], c.get("sequence"), c.get("value", c.get("success")))
+        calls.setdefault(c["parameter_id"], []).append(step)
+    assert sorted(calls) == list(range(6))
+    for pid, seen in calls.items():
+        x = float(pid + 1)
+        assert seen == [
+            ("intermediate", 0, 0.0),
+            ("intermediate", 1, x),
+            ("intermediate", 2, 2 * x),
+            ("result", None, x),
+            ("end", None, True),
+        ]
+
+
+def test_only_tuners_that_define_the_hook_are_sent_intermediate_results() -> None:
+    from asyncnni import tuners
+    from asyncnni.tuner import TunerDriver
+
+    hears = {
+        name: TunerDriver(tuners.create(name)).hears_intermediate
+        for name in ("Random", "TPE", "Anneal", "Evolution", "Hyperband", "BOHB", "ASHA")
+    }
+    assert hears == {**dict.fromkeys(hears, False), "Hyperband": True, "BOHB": True, "ASHA": True}

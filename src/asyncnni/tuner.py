@@ -78,6 +78,14 @@ class Tuner:
     ``receive_trial_result`` gets the scalar metric as ``value`` and the full report as
     ``info["metric"]``. The dispatcher sets ``shared_dir`` (shared storage folder or None)
     before the first call, and provides ``wait_for_result``.
+
+    A tuner that wants intermediate results (a multi-fidelity one taking the value a trial
+    reported at the step of its budget) defines ``receive_intermediate_result(parameter_id,
+    parameters, value, **info)``, with ``info["sequence"]`` (0 for a parameter set's first
+    report), ``trial_job_id``, ``parameter_index`` and ``metric``. It is called in report
+    order, after the report is stored and before any later result of that trial job reaches
+    the tuner. It is deliberately not defined here: the dispatcher routes intermediate
+    results only to a tuner that has it, so no other tuner pays for them.
     """
 
     shared_dir: Path | None = None
@@ -158,6 +166,7 @@ class TunerDriver(PluginDriver):
         "update_search_space",
         "generate_parameters",
         "receive_trial_result",
+        "receive_intermediate_result",
         "trial_end",
         "import_data",
     )
@@ -173,6 +182,9 @@ class TunerDriver(PluginDriver):
         self.tuner = tuner
         self.attach(outcomes, shared_dir)
         super().__init__(tuner)
+        #: the tuner has ``receive_intermediate_result``: only then are intermediate results
+        #: routed to it
+        self.hears_intermediate = self._calls["receive_intermediate_result"] is not None
 
     def attach(
         self,
@@ -208,6 +220,11 @@ class TunerDriver(PluginDriver):
             value = info.get("metric", value)
             info = {"customized": False, "trial_job_id": info.get("trial_job_id")}
         await self._call("receive_trial_result", parameter_id, parameters, value, **info)
+
+    async def receive_intermediate_result(
+        self, parameter_id: int, parameters: dict, value: float, **info: Any
+    ) -> None:
+        await self._call("receive_intermediate_result", parameter_id, parameters, value, **info)
 
     async def trial_end(self, parameter_id: int, success: bool, **info: Any) -> None:
         await self._call("trial_end", parameter_id, success, **info)

@@ -20,11 +20,13 @@ HERE = Path(__file__).parent
 XY = {"x": {"_type": "uniform", "_value": [0, 1]}, "y": {"_type": "uniform", "_value": [0, 0.1]}}
 
 
-def run(tmp_path: Path, tuner: dict, n: int, **overrides) -> tuple[Experiment, list[dict]]:
+def run(
+    tmp_path: Path, tuner: dict, n: int, trial: str = "budget_trial.py", **overrides
+) -> tuple[Experiment, list[dict]]:
     config = experiment_config(
         tmp_path,
         search_space=XY,
-        trial_command="python budget_trial.py",
+        trial_command=f"python {trial}",
         trial_code_directory=str(HERE),
         max_configuration_number=n,
         multi_phase=True,
@@ -40,6 +42,17 @@ def run(tmp_path: Path, tuner: dict, n: int, **overrides) -> tuple[Experiment, l
         (r for r in rows if r["parameter_id"] is not None), key=lambda r: r["parameter_id"]
     )
     assert len(rows) == n and all(r["status"] == "SUCCEEDED" for r in rows)
+    if trial == "curve_trial.py":  # what the tuner ranks by: the value at step TRIAL_BUDGET
+        store = open_reader(experiment.folder)
+        try:
+            for row in rows:
+                epochs = store.intermediate_results(row["parameter_id"])
+                row["at_budget"] = epochs[row["parameters"]["TRIAL_BUDGET"] - 1]
+        finally:
+            store.close()
+    else:
+        for row in rows:
+            row["at_budget"] = row["final_metric"]["default"]
     return experiment, rows
 
 
@@ -53,11 +66,15 @@ BRACKETS_R9 = [[(9, 1), (3, 3), (1, 9)], [(5, 3), (1, 9)], [(3, 9)]]
 
 
 @pytest.mark.parametrize(
-    ("exec_mode", "concurrency", "async_dispatcher"),
-    [("serial", 3, True), ("parallelism", 1, False)],
+    ("exec_mode", "concurrency", "async_dispatcher", "trial"),
+    [
+        ("serial", 3, True, "budget_trial.py"),
+        ("parallelism", 1, False, "budget_trial.py"),
+        ("serial", 3, True, "curve_trial.py"),  # ranked by the value at step TRIAL_BUDGET
+    ],
 )
 def test_hyperband_hands_out_the_brackets_of_nni(
-    tmp_path: Path, exec_mode: str, concurrency: int, async_dispatcher: bool
+    tmp_path: Path, exec_mode: str, concurrency: int, async_dispatcher: bool, trial: str
 ) -> None:
     n = sum(k for bracket in BRACKETS_R9 for k, _ in bracket)
     args = {"R": 9, "eta": 3, "exec_mode": exec_mode, "optimize_mode": "minimize", "seed": 0}
@@ -65,6 +82,7 @@ def test_hyperband_hands_out_the_brackets_of_nni(
         tmp_path,
         {"name": "Hyperband", "class_args": args},
         n,
+        trial,
         trial_concurrency=concurrency,
         async_dispatcher=async_dispatcher,
     )
@@ -76,7 +94,7 @@ def test_hyperband_hands_out_the_brackets_of_nni(
             at += k
             assert [r["parameters"]["TRIAL_BUDGET"] for r in this] == [budget] * k
             if previous:  # the round's configurations are the best k of the round before
-                best = sorted(previous, key=lambda r: r["final_metric"]["default"])[:k]
+                best = sorted(previous, key=lambda r: r["at_budget"])[:k]
                 assert sorted(map(config_of, this)) == sorted(map(config_of, best))
             else:  # a new bracket draws new configurations
                 assert len(set(map(config_of, this))) == k
@@ -108,12 +126,17 @@ def test_bohb_uses_a_budgets_model_only_after_min_points_in_model_results(tmp_pa
     assert set(model_used.values()) == {None, 1, 3, 9}  # the prior, then ever larger budgets
 
 
-@pytest.mark.parametrize("resume", [False, True])
-def test_asha_promotes_exactly_the_top_third_of_a_rung(tmp_path: Path, resume: bool) -> None:
+@pytest.mark.parametrize(
+    ("resume", "trial"),
+    [(False, "budget_trial.py"), (True, "budget_trial.py"), (False, "curve_trial.py")],
+)
+def test_asha_promotes_exactly_the_top_third_of_a_rung(
+    tmp_path: Path, resume: bool, trial: str
+) -> None:
     args = {"min_budget": 1, "max_budget": 9, "eta": 3, "optimize_mode": "minimize", "seed": 0}
     if resume:
         args.update(resume=True, save_dir_root=str(tmp_path / "ckpt"))
-    _, rows = run(tmp_path, {"name": "ASHA", "class_args": args}, 40, trial_concurrency=1)
+    _, rows = run(tmp_path, {"name": "ASHA", "class_args": args}, 40, trial, trial_concurrency=1)
     budgets = [1, 3, 9]
     rungs: list[dict[tuple, float]] = [{} for _ in budgets]
     promoted: list[set[tuple]] = [set() for _ in budgets]
@@ -139,7 +162,7 @@ def test_asha_promotes_exactly_the_top_third_of_a_rung(tmp_path: Path, resume: b
             params = row["parameters"]
             assert (params["resume_from"] is None) == (rung == 0)
             assert row["final_metric"]["trained_from"] == (budgets[rung - 1] if rung else 0)
-        rungs[rung][config] = row["final_metric"]["default"]
+        rungs[rung][config] = row["at_budget"]
     # a promotion was right when made; a later, better configuration may push it out of the
     # top third (ASHA's trade for never waiting), so more than a third may have been promoted
     assert rungs[2], "the top rung was reached"

@@ -298,6 +298,10 @@ class Dispatcher:
                     Metric(job_id, state.parameter_id, protocol.PERIODICAL, sequence, value, raw)
                 )
                 self.observer.intermediate(job_id, state.parameter_id, value)
+                if self.tuner.hears_intermediate:
+                    self.scheduler.feedback(
+                        lambda: self._deliver_intermediate(state, sequence, value, raw)
+                    )
                 if self.assessor is not None:
                     self.scheduler.feedback(lambda: self._assess(state))
         if message["v"] == 1:
@@ -421,6 +425,24 @@ class Dispatcher:
             self._tuner_failed(f"receive_trial_result({state.parameter_id})", err)
         finally:  # waiters wake only after the tuner has seen the result
             self.ledger.delivered(state)
+
+    async def _deliver_intermediate(
+        self, state: ParameterState, sequence: int, value: float, raw: Any
+    ) -> None:
+        """Only for a tuner that has ``receive_intermediate_result``; in report order."""
+        assert state.parameters is not None
+        try:
+            await self.tuner.receive_intermediate_result(
+                state.parameter_id,
+                state.parameters,
+                value,
+                trial_job_id=state.trial_job_id,
+                parameter_index=state.index,
+                sequence=sequence,
+                metric=raw,
+            )
+        except Exception as err:
+            self._tuner_failed(f"receive_intermediate_result({state.parameter_id})", err)
 
     async def _assess(self, state: ParameterState) -> None:
         if state.trial_job_id not in self.ledger.jobs or state.final_value is not None:

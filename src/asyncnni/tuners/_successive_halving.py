@@ -30,6 +30,12 @@ _EPS = 1e-6
 Budget = int | float
 
 
+def at_budget(sequence: int | None, budget: Budget) -> bool:
+    """True for the intermediate result that is the value at step ``budget``: report number
+    ``budget`` (``sequence`` counts from 0), one a budget unit. Only whole budgets have one."""
+    return sequence is not None and float(budget).is_integer() and sequence + 1 == budget
+
+
 def max_stage(max_budget: float, min_budget: float, eta: float) -> int:
     """``s_max``: the number of halvings between the smallest and the largest budget."""
     return math.floor(math.log(max_budget / min_budget, eta) + _EPS)

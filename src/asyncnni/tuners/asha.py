@@ -12,6 +12,9 @@ saves, one folder per configuration under ``save_dir_root`` or ``<shared storage
 ``resume_from`` (the same folder for a promotion, None for a new configuration), and in a
 multi-phase experiment a job that asks again continues its own configuration when that one
 is promotable, so the model may still be in memory.
+
+A parameter set's result is its final result, or the intermediate result it reported at
+step ``TRIAL_BUDGET`` (one report a budget unit) when that comes first.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 from ..errors import PluginError
 from ..search_space import SearchSpace
 from ._base import ALL_HPO, BuiltinTuner
-from ._successive_halving import BUDGET_KEY, Budget, rung_budgets
+from ._successive_halving import BUDGET_KEY, Budget, at_budget, rung_budgets
 
 CHECKPOINT_KEY, RESUME_KEY = "checkpoint_dir", "resume_from"
 
@@ -172,7 +175,14 @@ class ASHATuner(BuiltinTuner):
     async def receive_trial_result(
         self, parameter_id: int, parameters: dict, value: float, **info: Any
     ) -> None:
-        self.rungs.finish(parameter_id, self.loss(value))
+        self.rungs.finish(parameter_id, self.loss(value))  # ignored after the value at its budget
+
+    async def receive_intermediate_result(
+        self, parameter_id: int, parameters: dict, value: float, **info: Any
+    ) -> None:
+        step = self.rungs.running.get(parameter_id)
+        if step is not None and at_budget(info.get("sequence"), self.budgets[step.rung]):
+            self.rungs.finish(parameter_id, self.loss(value))
 
     async def trial_end(self, parameter_id: int, success: bool, **info: Any) -> None:
         if not success:

@@ -2,7 +2,9 @@
 
 Every parameter set carries ``TRIAL_BUDGET`` (NNI's key): how long to train it, in the
 trial's own unit (epochs, steps, ...). A promoted configuration is handed out again, as a new
-parameter set, with the larger budget; the trial trains it for that budget.
+parameter set, with the larger budget; the trial trains it for that budget. Its result is
+its final result, or the intermediate result it reported at step ``TRIAL_BUDGET`` (one
+report a budget unit) when that comes first.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from ..search_space import SearchSpace
 from ._base import ALL_HPO, BuiltinTuner
-from ._successive_halving import BUDGET_KEY, Budget, Job, Schedule
+from ._successive_halving import BUDGET_KEY, Budget, Job, Schedule, at_budget
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +110,14 @@ class BracketTuner(BuiltinTuner):
     async def receive_trial_result(
         self, parameter_id: int, parameters: dict, value: float, **info: Any
     ) -> None:
-        self._finish(parameter_id, self.loss(value))
+        self._finish(parameter_id, self.loss(value))  # ignored after the value at its budget
+
+    async def receive_intermediate_result(
+        self, parameter_id: int, parameters: dict, value: float, **info: Any
+    ) -> None:
+        job = self.schedule.running.get(parameter_id)
+        if job is not None and at_budget(info.get("sequence"), job.budget):
+            self._finish(parameter_id, self.loss(value))
 
     async def trial_end(self, parameter_id: int, success: bool, **info: Any) -> None:
         if not success:
