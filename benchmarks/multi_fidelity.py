@@ -13,8 +13,9 @@ on Syne Tune's simulator in the same run, same functions, seeds, workers and tim
 One JSON line per function and method: the median and quartiles of the regret over seeds
 at eight points of simulated time, the final ones, the workers' utilisation (busy simulated
 time / workers x budget) and the wall seconds per run. ``--plot FILE`` draws the curves
-(matplotlib, the ``plot`` extra). ``--throughput N`` instead runs N one-configuration trial
-jobs of Random through the simulator and prints their wall time.
+(matplotlib, the ``plot`` extra), also from the saved JSON lines of earlier runs
+(``--plot-from``). ``--throughput N`` instead runs N one-configuration trial jobs of
+Random through the simulator and prints their wall time.
 
     python benchmarks/multi_fidelity.py --seeds 2 --hours 4      # a small run
 """
@@ -22,6 +23,7 @@ jobs of Random through the simulator and prints their wall time.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -220,6 +222,16 @@ def plot(lines: list[dict[str, Any]], path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _read_lines(paths: list[str]) -> list[dict[str, Any]]:
+    lines = []
+    for path in paths:
+        for text in Path(path).read_text().splitlines():
+            line = json.loads(text) if text.startswith("{") else None
+            if line and line.get("benchmark") == "multi_fidelity":
+                lines.append(line)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -230,8 +242,20 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--plot", default=None, help="write the regret curves to this PNG")
+    parser.add_argument(
+        "--plot-from",
+        nargs="+",
+        default=None,
+        metavar="JSONL",
+        help="only draw --plot from the JSON lines of earlier runs (one function each, say)",
+    )
     parser.add_argument("--throughput", type=int, default=0, help="only the simulator's speed")
     args = parser.parse_args()
+    if args.plot_from:
+        if not args.plot:
+            parser.error("--plot-from needs --plot FILE")
+        plot(_read_lines(args.plot_from), args.plot)
+        return
     if args.throughput:
         throughput(args.throughput, args.workers)
         return
