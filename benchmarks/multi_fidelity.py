@@ -11,7 +11,7 @@ extra), Syne Tune's Random, Hyperband (asynchronous), BOHB (asynchronous), ASHA 
 on Syne Tune's simulator in the same run, same functions, seeds, workers and time.
 
 One JSON line per function and method: the median and quartiles of the regret over seeds
-at eight points of simulated time, the final ones, the workers' utilisation (busy simulated
+at 24 points of simulated time, the final ones, the workers' utilisation (busy simulated
 time / workers x budget) and the wall seconds per run. ``--plot FILE`` draws the curves
 (matplotlib, the ``plot`` extra), also from the saved JSON lines of earlier runs
 (``--plot-from``). ``--throughput N`` instead runs N one-configuration trial jobs of
@@ -44,7 +44,7 @@ from asyncnni.experiment import Experiment  # noqa: E402
 
 ETA = 3
 METHODS = ("Random", "Hyperband", "BOHB", "ASHA", "ASHA-resume", "TPE")
-POINTS = 8  # regret reported at budget * k / POINTS
+POINTS = 24  # regret reported at budget * k / POINTS
 
 
 def tuner_of(method: str, bench: Benchmark, seed: int, folder: str) -> dict[str, Any]:
@@ -205,21 +205,27 @@ def plot(lines: list[dict[str, Any]], path: str) -> None:
     import matplotlib.pyplot as plt
 
     functions = sorted({line["function"] for line in lines})
-    fig, axes = plt.subplots(1, len(functions), figsize=(6 * len(functions), 4.5), squeeze=False)
+    colour = {m: f"C{i}" for i, m in enumerate(METHODS)}  # a method's colour; ours solid
+    fig, axes = plt.subplots(1, len(functions), figsize=(5 * len(functions), 4), squeeze=False)
     for ax, function in zip(axes[0], functions, strict=True):
         for line in (x for x in lines if x["function"] == function):
             hours = np.array(line["times_s"]) / 3600
-            label = f"{line['method']} ({line['implementation']})"
-            style = "-" if line["implementation"] == "asyncnni" else "--"
-            ax.plot(hours, line["regret"]["median"], style, label=label)
-            ax.fill_between(hours, line["regret"]["q25"], line["regret"]["q75"], alpha=0.12)
+            ours = line["implementation"] == "asyncnni"
+            label = f"{line['method']} ({'ours' if ours else line['implementation']})"
+            c = colour.get(line["method"], "k")
+            ax.plot(hours, line["regret"]["median"], "-" if ours else "--", color=c, label=label)
+            ax.fill_between(
+                hours, line["regret"]["q25"], line["regret"]["q75"], color=c, alpha=0.08
+            )
         ax.set_yscale("log")
         ax.set_xlabel("simulated hours")
-        ax.set_ylabel("simple regret (median, quartiles)")
+        ax.set_ylabel("simple regret: median, quartiles shaded")
         ax.set_title(function)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6, ncol=2)
+    first = lines[0]
+    fig.suptitle(f"{first['workers']} workers, {first['seeds']} seeds, {first['date']}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=80)
 
 
 def _read_lines(paths: list[str]) -> list[dict[str, Any]]:
