@@ -266,11 +266,12 @@ def test_bench_refuses_bad_options() -> None:
 
 
 def test_multi_fidelity(tmp_path: Path) -> None:
+    figure = tmp_path / "mf.png"
     records, table = run_script(
         tmp_path,
         "multi_fidelity.py",
         *("--seeds", "2", "--hours", "3", "--functions", "mf_hartmann6"),
-        *("--methods", "Random,ASHA-resume", "--no-peers"),
+        *("--methods", "Random,ASHA-resume", "--no-peers", "--plot", str(figure)),
     )
     assert [(r["method"], r["implementation"]) for r in records] == [
         ("Random", "asyncnni"),
@@ -278,10 +279,25 @@ def test_multi_fidelity(tmp_path: Path) -> None:
     ]
     for record in records:
         assert set(record) >= STAMP and record["seeds"] == 2 and record["workers"] == 4
-        assert len(record["regret"]["median"]) == len(record["times_s"]) == 8
+        assert len(record["regret"]["median"]) == len(record["times_s"]) == 24
         assert record["final_q25"] <= record["final_median"] <= record["final_q75"]
         assert 0 < record["utilisation"] <= 1
     assert "ASHA-resume" in table
+    drawn = figure.read_bytes()
+    assert drawn.startswith(b"\x89PNG") and len(drawn) < 200_000
+    # the same figure again from the JSON lines, without a run
+    lines = tmp_path / "mf.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in records))
+    again = tmp_path / "again.png"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "multi_fidelity.py"), "--plot-from", str(lines)]
+        + ["--plot", str(again)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert again.read_bytes().startswith(b"\x89PNG")
 
 
 def test_simulator_throughput(tmp_path: Path) -> None:
