@@ -2,8 +2,9 @@
 
 The same benchmark function (asyncnni.bench.functions) becomes a Syne Tune blackbox that
 reports at the rung budgets (1, 3, 9, 27, 81 for eta 3), with the elapsed simulated time of
-each; Syne Tune's simulator backend runs its scheduler against it with the same number of
-workers and the same simulated time budget. ``available()`` is False when syne-tune is not
+each (Random's and TPE's results are their reports at the full budget only, as ours are);
+Syne Tune's simulator backend runs its scheduler against it with the same number of workers
+and the same simulated time budget. ``available()`` is False when syne-tune is not
 installed (the ``bench`` extra).
 """
 
@@ -22,6 +23,9 @@ import numpy as np
 from asyncnni.bench.functions import Benchmark
 
 METHODS = ("Random", "Hyperband", "BOHB", "ASHA", "TPE")
+#: methods that decide on full-budget results only: their trials' reports at the smaller
+#: rung budgets (which the blackbox makes for every method) are no results of theirs
+FULL_BUDGET = ("Random", "TPE")
 
 
 def available() -> bool:
@@ -130,10 +134,14 @@ def run(bench: Benchmark, method: str, seed: int, workers: int, budget_s: float,
         frame = load_experiment(tuner.name, local_path=folder).results
     names = list(bench.search_space)
     frame = frame.sort_values("st_tuner_time")
+    # scored on what the method decides on, as ours are (each parameter set's result at its
+    # budget): a full-budget method's trial still running is no result yet, although its
+    # blackbox reported at the smaller rung budgets (they would credit it early)
+    scored = frame[frame["epoch"] == max_t] if method in FULL_BUDGET else frame
     results = [
         (float(t), float(loss), {n: _plain(row[f"config_{n}"]) for n in names})
         for t, loss, (_, row) in zip(
-            frame["st_tuner_time"], frame["loss"], frame.iterrows(), strict=True
+            scored["st_tuner_time"], scored["loss"], scored.iterrows(), strict=True
         )
     ]
     # busy simulated seconds, a lower bound: from each trial's start (its first report's time
