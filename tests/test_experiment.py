@@ -274,6 +274,30 @@ def test_importing_asyncnni_in_a_trial_loads_only_the_client():
     assert out.strip() == "[]"
 
 
+def test_a_trial_connecting_loads_no_more_than_its_client(tmp_path):
+    # every trial job pays for each module its client imports: dataclasses (with inspect
+    # and ast) and pathlib would be a fifth of it
+    code = (
+        "import sys, asyncnni.trial; asyncnni.trial._client(); "
+        "print(sorted(m for m in ('numpy','asyncio','anyio','dataclasses','pathlib') "
+        "if m in sys.modules), 'zmq' in sys.modules)"
+    )
+    env = {
+        **os.environ,
+        "ASYNCNNI_DISPATCHER": f"ipc://{tmp_path}/nobody.sock",
+        "ASYNCNNI_TRIAL_JOB_ID": "t0",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert out.strip() == "[] True"
+
+
 def test_a_trial_using_the_async_api(tmp_path):
     _, result, rows = run(
         tmp_path, trial_command="python async_trial.py", max_trial_number=3, trial_concurrency=3

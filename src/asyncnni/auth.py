@@ -16,9 +16,12 @@ The trial side (:func:`client_from_env`) imports nothing but the standard librar
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import AsyncNNIError
+
+if TYPE_CHECKING:  # a trial imports this module for client_from_env
+    from pathlib import Path
 
 AUTH_SCHEME = "curve"
 

@@ -12,12 +12,16 @@ sockets' connection events (:class:`ConnectionWatch`, :meth:`RouterEndpoint.lost
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import zmq
+
+# trials import this module: dataclasses and pathlib were a quarter of its import time
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a hostile or broken peer must not make us allocate more
 HIGH_WATER_MARK = 100_000
@@ -32,8 +36,7 @@ CONTROL_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # an import of many results fits
 CONTROL_TIMEOUT_MS = 15_000  # a client gives up on an experiment that does not answer
 
 
-@dataclass(frozen=True)
-class CurveServer:
+class CurveServer(NamedTuple):
     """What a CURVE ROUTER needs: its key pair (Z85) and the folder of the client public
     keys it admits (``*.key`` files, zmq.auth's certificate format)."""
 
@@ -42,8 +45,7 @@ class CurveServer:
     clients_folder: Path
 
 
-@dataclass(frozen=True)
-class CurveClient:
+class CurveClient(NamedTuple):
     """What a CURVE DEALER needs: the server's public key and its own key pair (Z85)."""
 
     server_key: bytes
@@ -142,7 +144,7 @@ def ipc_address(folder: Path) -> str:
     path would not fit in a Unix socket name."""
     path = folder / "dispatcher.sock"
     if len(str(path)) > IPC_PATH_LIMIT:
-        path = Path("/tmp") / f"asyncnni-{os.getpid()}-{abs(hash(str(folder))) % 10**8}.sock"
+        return f"ipc:///tmp/asyncnni-{os.getpid()}-{abs(hash(str(folder))) % 10**8}.sock"
     return f"ipc://{path}"
 
 
@@ -315,7 +317,8 @@ class RouterEndpoint:
             self._auth.stop()
         self._ctx.term()
         if self.address.startswith("ipc://"):  # ZeroMQ leaves the socket file behind
-            Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.address.removeprefix("ipc://"))
 
 
 def _start_authenticator(ctx: zmq.Context, curve: CurveServer):
