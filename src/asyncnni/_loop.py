@@ -4,6 +4,8 @@ the hot path (measured: an anyio Event ~10 us, TaskGroup.start_soon ~30 us a tas
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -38,54 +40,211 @@ class Flag:
             await self._event.wait()
 
 
-class CommandQueue:
-    """Tuner commands in order: put from anywhere in the loop, taken in batches by one task.
+if sys.version_info >= (3, 12):
 
-    A deque and a future rather than a memory object stream: when the runner is idle every
-    request wakes it, and a future is the cheapest thing to wake it with."""
+    def start_eagerly(coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task | None:
+        """Run ``coroutine`` at once, up to its first suspension, as the asyncio task that
+        goes on with it afterwards (an eager task). None when it finished without suspending
+        (an exception it raised is raised here), else its task."""
+        task = asyncio.Task(coroutine, loop=asyncio.get_running_loop(), eager_start=True)
+        if not task.done():
+            return task
+        task.result()
+        return None
 
-    def __init__(self) -> None:
-        self._commands: deque[Command] = deque()
-        self._waiter: asyncio.Future[None] | None = None
+else:  # Python 3.11 has no eager tasks: the first step runs here, as the task's own
+    from asyncio.tasks import _enter_task, _leave_task
 
-    def put(self, command: Command) -> None:
-        self._commands.append(command)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+    def start_eagerly(coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task | None:
+        """Run ``coroutine`` at once, up to its first suspension, as the asyncio task that
+        goes on with it afterwards (Python 3.12's eager task). None when it finished without
+        suspending (an exception it raised is raised here), else its task."""
+        loop = asyncio.get_running_loop()
+        first = _FirstStepDone(coroutine)
+        context = contextvars.copy_context()  # the task's, as any task gets its own
+        task = loop.create_task(first, context=context)
+        if asyncio.current_task(loop) is not None:  # inside a task: an ordinary start
+            return task
+        _enter_task(loop, task)  # anything that asks for the current task gets this one
+        try:
+            context.run(first.step)
+        finally:
+            _leave_task(loop, task)
+        if not first.finished:
+            return task
+        if first.error is not None:
+            raise first.error
+        return None
 
-    async def take_all(self) -> list[Command]:
-        while not self._commands:
-            self._waiter = asyncio.get_running_loop().create_future()
+    class _FirstStepDone(Coroutine):
+        """What a task runs when the first step of its coroutine ran before the task's
+        first step: that step's outcome first (the future it waits on, or its end), then the
+        coroutine itself."""
+
+        __slots__ = ("_coroutine", "_pending", "_waits_on", "finished", "error")
+
+        def __init__(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+            self._coroutine = coroutine
+            self._pending = True  # the task has not taken the first step's outcome yet
+            self._waits_on: Any = None
+            self.finished = False
+            self.error: BaseException | None = None
+
+        def step(self) -> None:
             try:
-                await self._waiter
+                self._waits_on = self._coroutine.send(None)
+            except StopIteration:
+                self.finished = True
+            except BaseException as err:  # raised by start_eagerly, not by the task
+                self.finished, self.error = True, err
+
+        def send(self, value: Any) -> Any:
+            if self._pending:
+                self._pending = False
+                if self.finished:
+                    raise StopIteration
+                return self._waits_on
+            return self._coroutine.send(value)
+
+        def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+            if self._pending:  # cancelled before its first step
+                self._pending = False
+                if self.finished:
+                    raise StopIteration
+                if isinstance(self._waits_on, asyncio.Future):  # as Task.cancel does
+                    self._waits_on.cancel()
+            if val is None and tb is None:
+                return self._coroutine.throw(typ)
+            return self._coroutine.throw(typ, val, tb)
+
+        def close(self) -> None:
+            self._coroutine.close()
+
+        def __await__(self) -> Any:
+            raise TypeError("only a task runs this")
+
+        def __repr__(self) -> str:
+            return f"<eagerly started {self._coroutine!r}>"
+
+
+class CommandStream:
+    """Commands run one at a time, in the order they were put, by :meth:`run`.
+
+    Each command starts eagerly (:func:`start_eagerly`) where ``run`` is called, in the
+    socket's burst: one that needs nothing to wait for (a built-in tuner's answer) is done
+    before the burst's answers go out, with no task switch on the way. One that must wait
+    (a plain-``def`` tuner's worker thread, an await) goes on in its own task, and the
+    commands after it wait; when it ends, the stream goes on by itself and ``on_done`` runs
+    (to commit and send what the commands produced)."""
+
+    def __init__(
+        self, on_error: Callable[[BaseException], None], on_done: Callable[[], None]
+    ) -> None:
+        self._commands: deque[tuple[Command, bool]] = deque()
+        self._running: asyncio.Task | None = None  # a command that waits
+        self._running_cancellable = False
+        self._starting: bool | None = None  # a command in its first step: cancellable?
+        self._cancel_started = False  # it was cancelled in its first step
+        self._on_error = on_error
+        self._on_done = on_done
+        self.closing = False
+
+    def put(self, command: Command, cancellable: bool = False) -> None:
+        self._commands.append((command, cancellable))
+
+    @property
+    def ready(self) -> bool:
+        """Whether :meth:`run` has something to run now."""
+        return self._running is None and bool(self._commands) and not self.closing
+
+    def run(self) -> None:
+        """Run the commands put so far, until one waits (call from a callback)."""
+        commands = self._commands
+        while self._running is None and commands and not self.closing:
+            command, cancellable = commands.popleft()
+            self._starting, self._cancel_started = cancellable, False
+            try:
+                task = start_eagerly(command())  # type: ignore[arg-type]
+            except Exception as err:
+                self._on_error(err)
+                continue
             finally:
-                self._waiter = None
-        commands = list(self._commands)
+                self._starting = None
+            if task is not None:
+                self._running, self._running_cancellable = task, cancellable
+                task.add_done_callback(self._waited)
+                if self._cancel_started:
+                    task.cancel()
+
+    def _waited(self, task: asyncio.Task) -> None:
+        self._running = None
+        if not task.cancelled() and task.exception() is not None:
+            self._on_error(task.exception())  # type: ignore[arg-type]
+        if not self.closing:
+            self.run()
+            self._on_done()
+
+    def cancel_running(self) -> None:
+        """Cancel the command in progress, if it was put as cancellable (one in its first
+        step is cancelled where it first waits)."""
+        if self._starting:
+            self._cancel_started = True
+        if self._running is not None and self._running_cancellable:
+            self._running.cancel()
+
+    async def close(self) -> None:
+        """Drop what waits, cancel what runs and wait for it (call shielded)."""
+        self.closing = True
         self._commands.clear()
-        return commands
+        running = self._running
+        if running is not None:
+            running.cancel()
+            await asyncio.wait([running])
 
 
 class RequestTasks:
     """The asynchronous mode's one-task-per-request, as a minimal task group of plain asyncio
     tasks: none outlives :meth:`close`, :meth:`cancel_all` reaches each, and an error that
-    escapes one goes to ``on_error`` (the dispatcher then fails as with any task's error)."""
+    escapes one goes to ``on_error`` (the dispatcher then fails as with any task's error).
+    ``on_done`` runs when a request that had to wait has ended (to commit and send)."""
 
-    def __init__(self, on_error: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self, on_error: Callable[[BaseException], None], on_done: Callable[[], None]
+    ) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
         self._on_error = on_error
+        self._on_done = on_done
+        self._starting = False  # a request in its first step
+        self._cancel_started = False  # it was cancelled there
         self.closing = False
 
     def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
+        """Start ``coroutine`` eagerly (see :func:`start_eagerly`); only one that waits
+        becomes a task to keep."""
+        self._starting, self._cancel_started = True, False
+        try:
+            task = start_eagerly(coroutine)
+        except Exception as err:
+            self._on_error(err)
+            return
+        finally:
+            self._starting = False
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+            if self._cancel_started:
+                task.cancel()
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self._on_error(task.exception())  # type: ignore[arg-type]
+        if not self.closing:
+            self._on_done()
 
     def cancel_all(self) -> None:
+        """Cancel every request (one in its first step where it first waits)."""
+        self._cancel_started = self._starting
         for task in list(self._tasks):
             task.cancel()
 

@@ -252,25 +252,19 @@ class RouterEndpoint:
         # identity -> the file descriptor of the connection its messages came from: a
         # disconnect event names only the descriptor
         self._peer_fds: dict[bytes, int] = {}
-        self._lost: list[bytes] = []
 
     def lost_peers(self) -> list[bytes]:
         """Identities whose connection dropped since the last call (each one that had sent
-        something over it). Call it whenever ``monitor_fd`` is readable."""
-        self._drain_monitor()
-        lost, self._lost = self._lost, []
-        return lost
-
-    def _drain_monitor(self) -> None:
-        # read every disconnect event now: unread, they fill the monitor's queue, and libzmq
-        # then blocks the I/O thread that sends them, which stops all traffic (after ~2,000
-        # disconnects, e.g. that many finished trial jobs)
+        something over it). Call it whenever ``monitor_fd`` is readable: it reads every
+        disconnect event (unread, they fill the monitor's queue, and libzmq then blocks the
+        I/O thread that sends them, which stops all traffic after ~2,000 disconnects)."""
         closed = {fd for _, fd in _events(self._monitor)}
-        if closed:
-            lost = [identity for identity, fd in self._peer_fds.items() if fd in closed]
-            for identity in lost:
-                del self._peer_fds[identity]
-            self._lost.extend(lost)
+        if not closed:
+            return []
+        lost = [identity for identity, fd in self._peer_fds.items() if fd in closed]
+        for identity in lost:
+            del self._peer_fds[identity]
+        return lost
 
     def has_input(self) -> bool:
         return bool(self._sock.getsockopt(_EVENTS) & _POLLIN)
@@ -278,7 +272,6 @@ class RouterEndpoint:
     def receive(self, limit: int) -> tuple[list[tuple[bytes, bytes]], int]:
         """Up to ``limit`` waiting (identity, frame) pairs, and how many malformed messages
         (not exactly one frame after the identity) were dropped."""
-        self._drain_monitor()
         sock = self._sock
         received: list[tuple[bytes, bytes]] = []
         dropped = 0

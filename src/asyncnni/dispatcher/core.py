@@ -75,7 +75,7 @@ class Dispatcher:
             address, store, self._handle_batch, curve, self._connections_lost
         )
         self.scheduler = TunerScheduler(
-            async_mode=self.async_mode, on_flush=self.server.flush, on_error=self.server.fail
+            async_mode=self.async_mode, on_done=self.server.settle, on_error=self.server.fail
         )
         # the peer that may send TRIAL_END over the wire: a training service's agent elsewhere
         self.service_identity = f"asyncnni-service-{secrets.token_hex(8)}".encode()
@@ -86,6 +86,9 @@ class Dispatcher:
         self._tg: TaskGroup | None = None
         # peers that speak protocol version 1: they are answered in it (one ACK per report)
         self._v1_peers: set[bytes] = set()
+        # peer -> (the head of its version-2 intermediate reports on the parameter set it
+        # last reported on, that set): such a frame is decoded by its tail only
+        self._report_heads: dict[bytes, tuple[bytes, ParameterState]] = {}
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -97,7 +100,6 @@ class Dispatcher:
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
-                self.scheduler.start(tg)
                 tg.start_soon(self.server.serve)
                 task_status.started(address)
         finally:
@@ -227,8 +229,35 @@ class Dispatcher:
     # --- incoming messages ------------------------------------------------------------
 
     def _handle_batch(self, batch: list[tuple[bytes, bytes]]) -> None:
+        """Route every message of a burst, then run the tuner commands it brought, in the
+        burst: one wake-up per burst, and the PARAMETERS it answers go out before its
+        commit. A result is stored before the tuner hears of it, so reports commit first."""
+        scheduler = self.scheduler
+        scheduler.holding = True
+        try:
+            self._route(batch)
+        finally:
+            scheduler.holding = False
+        if scheduler.ready:
+            if self.server.holds_metrics:
+                self.server.flush()
+            scheduler.run()
+
+    def _route(self, batch: list[tuple[bytes, bytes]]) -> None:
+        heads = self._report_heads
+        parameters = self.ledger.parameters
         for identity, frame in batch:
             try:
+                # the hot path: the next intermediate result on the set a peer reported on
+                cached = heads.get(identity)
+                if cached is not None and frame.startswith(cached[0]):
+                    head, state = cached
+                    fields = protocol.report_tail(frame, len(head))
+                    if fields is not None and parameters.get(state.parameter_id) is state:
+                        req, sequence, value = fields
+                        self._intermediate(state, sequence, value, value)
+                        self.server.ack_after_commit(identity, req)
+                        continue
                 message = protocol.decode(frame)
                 if message["v"] == 1:
                     self._v1_peers.add(identity)
@@ -292,22 +321,29 @@ class Dispatcher:
                 )
                 self.scheduler.feedback(lambda: self._deliver_result(state))
         else:
-            sequence = message["sequence"]
-            if self.ledger.intermediate(state, sequence, value):
-                self.server.record_metric(
-                    Metric(job_id, state.parameter_id, protocol.PERIODICAL, sequence, value, raw)
-                )
-                self.observer.intermediate(job_id, state.parameter_id, value)
-                if self.tuner.hears_intermediate:
-                    self.scheduler.feedback(
-                        lambda: self._deliver_intermediate(state, sequence, value, raw)
-                    )
-                if self.assessor is not None:
-                    self.scheduler.feedback(lambda: self._assess(state))
+            self._intermediate(state, message["sequence"], value, raw)
+            cached = self._report_heads.get(identity)
+            if message["v"] == protocol.VERSION and (cached is None or cached[1] is not state):
+                head = protocol.report_head(job_id, state.parameter_id, protocol.PERIODICAL)
+                self._report_heads[identity] = (head, state)
         if message["v"] == 1:
             self.server.send_after_commit(identity, protocol.ack(message["req"], 1))
         else:  # one cumulative ACK per peer and commit
             self.server.ack_after_commit(identity, message["req"])
+
+    def _intermediate(self, state: ParameterState, sequence: int, value: float, raw: Any) -> None:
+        if self.ledger.intermediate(state, sequence, value):
+            job_id = state.trial_job_id
+            self.server.record_metric(
+                Metric(job_id, state.parameter_id, protocol.PERIODICAL, sequence, value, raw)
+            )
+            self.observer.intermediate(job_id, state.parameter_id, value)
+            if self.tuner.hears_intermediate:
+                self.scheduler.feedback(
+                    lambda: self._deliver_intermediate(state, sequence, value, raw)
+                )
+            if self.assessor is not None:
+                self.scheduler.feedback(lambda: self._assess(state))
 
     def _on_trial_end(self, identity: bytes, message: dict) -> None:
         if identity != self.service_identity:
@@ -361,8 +397,6 @@ class Dispatcher:
             )
         else:
             self._answer_parameters(identity, req, state)
-        if self.async_mode:
-            self.server.flush_soon()
 
     async def _ask_tuner(self, state: ParameterState) -> dict | None:
         """The tuner's parameters for ``state``; None when it raised NoMoreTrials or when the
@@ -477,6 +511,7 @@ class Dispatcher:
         if job is None:
             return
         self._v1_peers.discard(job.identity)
+        self._report_heads.pop(job.identity, None)
         event = TrialEvent(event)
         retry = self.ledger.retry_after(job, event, lost, message or f"it ended {event}")
         if retry is not None:

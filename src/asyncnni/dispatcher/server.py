@@ -3,6 +3,8 @@
 The socket's reader callback receives and handles a whole burst itself (no task wake-up per
 burst). Records the burst produced are stored in one transaction; answers that promise
 durability (ACK) wait in the outbox until that commit, everything else goes out at once.
+Records that promise nothing (parameter sets handed out) wait at most COMMIT_DELAY for a
+commit that some answer needs, so bursts of NEW_TRIALs share one.
 ZeroMQ signals its FD edge-like, so after every send the server looks for input again.
 """
 
@@ -20,6 +22,7 @@ from ..store import Event, JobEnd, JobStart, Metric, ParameterSet, Store
 log = logging.getLogger("asyncnni.dispatcher")
 
 MAX_BATCH = 1024  # frames handled per commit; bounds the latency one burst adds
+COMMIT_DELAY = 0.002  # seconds records that promise nothing may wait for the next commit
 
 Handler = Callable[[list[tuple[bytes, bytes]]], None]
 
@@ -51,6 +54,7 @@ class SocketServer:
         self._other: list[JobStart | JobEnd | Event] = []  # in order: a job starts, then ends
         self._burst_scheduled = False
         self._flush_scheduled = False
+        self._commit_timer: asyncio.TimerHandle | None = None
         self._failed = anyio.Event()
         self._failure: Exception | None = None
 
@@ -61,6 +65,11 @@ class SocketServer:
 
     def record_metric(self, record: Metric) -> None:
         self._metrics.append(record)
+
+    @property
+    def holds_metrics(self) -> bool:
+        """Whether reports wait for their commit."""
+        return bool(self._metrics)
 
     def record(self, record: JobStart | JobEnd | Event) -> None:
         """A record outside the hot path; it is committed at the next flush (soon)."""
@@ -158,7 +167,7 @@ class SocketServer:
                 log.warning("dropped %d message(s) of more than one frame", dropped)
             if batch:
                 self._handle(batch)
-                self.flush()
+                self.settle()
             self.check_readable()
         except Exception as err:
             self.fail(err)
@@ -195,6 +204,20 @@ class SocketServer:
             for identity, req in acks.items():
                 self.send_frame(identity, protocol.encode(protocol.ack(req)))
         self.check_readable()
+
+    def settle(self) -> None:
+        """The end of a piece of work: answers that wait for a commit get it now; records
+        that promise nothing wait, at most COMMIT_DELAY, to share the next commit."""
+        if self._outbox or self._acks:
+            self.flush()
+            return
+        if (self._parameter_sets or self._other) and self._commit_timer is None:
+            self._commit_timer = self._loop.call_later(COMMIT_DELAY, self._timed_flush)  # type: ignore[union-attr]
+        self.check_readable()
+
+    def _timed_flush(self) -> None:
+        self._commit_timer = None
+        self.flush()
 
     def flush_soon(self) -> None:
         """Flush once the tasks ready in this loop iteration have run: many tuner tasks that
