@@ -369,6 +369,79 @@ async def test_serial_mode_keeps_arrival_order(tmp_path):
     assert [call[2] for call in tuner.calls] == list(jobs)
 
 
+class StoreReadingTuner(CountingTuner):
+    """Reads, in receive_trial_result, what another connection sees of the result."""
+
+    def __init__(self, folder) -> None:
+        super().__init__()
+        self.folder = folder
+        self.seen: list = []
+
+    async def receive_trial_result(self, parameter_id, parameters, value, **info):
+        with open_reader(self.folder) as store:
+            self.seen.append(store.final_metric(parameter_id))
+
+
+async def test_a_final_result_is_committed_before_the_tuner_hears_of_it(tmp_path):
+    tuner = StoreReadingTuner(tmp_path)
+    async with running(tmp_path, tuner, multi_phase=True) as (_, c):
+        await c["a"].ask(protocol.new_trial(1, "a", 0))
+        # the final report and the next request in one burst, as the combined call sends them
+        await c["a"].send(protocol.report_metric(2, "a", 0, "FINAL", 0, 0.25))
+        await c["a"].send(protocol.new_trial(3, "a", 1))
+        answers = {(await c["a"].receive())["kind"] for _ in range(2)}
+    assert answers == {"ACK", "PARAMETERS"}
+    assert [metric.value for metric in tuner.seen] == [0.25]
+
+
+class ThreadedAsyncTuner(CountingTuner):
+    """An async tuner that thinks in a worker thread under a cancel scope, as the built-in
+    model-based tuners do."""
+
+    async def generate_parameters(self, parameter_id, **info):
+        with anyio.CancelScope():
+            await anyio.to_thread.run_sync(lambda: None)
+        return await super().generate_parameters(parameter_id, **info)
+
+
+async def test_an_async_tuner_that_waits_keeps_the_serial_order(tmp_path):
+    tuner = ThreadedAsyncTuner()
+    async with running(tmp_path, tuner, multi_phase=True) as (_, c):
+        await c["a"].ask(protocol.new_trial(1, "a", 0))
+        await c["a"].send(protocol.report_metric(2, "a", 0, "FINAL", 0, 0.5))
+        await c["a"].send(protocol.new_trial(3, "a", 1))
+        await c["b"].send(protocol.new_trial(4, "b", 0))
+        answers = [await c["a"].receive(), await c["a"].receive(), await c["b"].receive()]
+    assert sorted(a["kind"] for a in answers) == ["ACK", "PARAMETERS", "PARAMETERS"]
+    assert [call[:2] for call in tuner.calls] == [
+        ("generate", 0),
+        ("result", 0),
+        ("generate", 1),
+        ("generate", 2),
+    ]
+
+
+async def test_reports_in_the_hot_path_are_refused_as_any_once_their_set_is_gone(tmp_path):
+    # frames as the trial client packs them: the dispatcher decodes them by their tail
+    frames = protocol.ReportFrames("a", 0, "PERIODICAL")
+    async with running(tmp_path, CountingTuner(), multi_phase=True) as (dispatcher, c):
+        await c["a"].ask(protocol.new_trial(1, "a", 0))
+        for req in (2, 3):
+            await c["a"].send_raw(frames.frame(req, req - 2, 0.5))
+        assert await c["a"].receive() in (protocol.ack(2), protocol.ack(3))
+        await c["a"].ask(protocol.report_metric(4, "a", 0, "FINAL", 0, 0.75))
+        await c["a"].ask(protocol.new_trial(5, "a", 1))  # set 0 is done and left behind
+        await c["a"].send_raw(frames.frame(6, 2, 0.5))
+        late = await c["a"].receive()
+        assert (late["kind"], late["code"], late["req"]) == ("ERROR", "UNKNOWN_PARAMETER", 6)
+        dispatcher.job_ended("a", "SUCCEEDED", 0)
+        await c["a"].send_raw(protocol.ReportFrames("a", 1, "PERIODICAL").frame(7, 0, 0.5))
+        ended = await c["a"].receive()
+        assert (ended["code"], ended["req"]) == ("UNKNOWN_TRIAL", 7)
+    with stored(tmp_path) as store:
+        assert store.intermediate_results(0) == [0.5, 0.5]
+
+
 class FailingTuner(Tuner):
     async def generate_parameters(self, parameter_id, **info):
         raise RuntimeError("no idea")

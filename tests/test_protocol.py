@@ -238,3 +238,36 @@ def test_an_unhashable_value_where_a_name_belongs_is_a_protocol_error(field, val
     with pytest.raises(ProtocolError, match=field) as raised:
         protocol.decode(msgpack.packb(message))
     assert raised.value.code == protocol.E_FIELD
+
+
+@given(ids, counts, counts, counts, metric_values)
+def test_the_report_tail_reads_what_the_full_decode_reads(job, parameter_id, req, seq, value):
+    head = protocol.report_head(job, parameter_id, "PERIODICAL")
+    frame = protocol.ReportFrames(job, parameter_id, "PERIODICAL").frame(req, seq, value)
+    assert frame.startswith(head)
+    fields = protocol.report_tail(frame, len(head))
+    if type(value) is float:
+        assert fields == (req, seq, value)
+    else:  # a map (or an integer) takes the full path
+        assert fields is None
+
+
+@given(ids, counts, st.binary(max_size=40), st.data())
+def test_the_report_tail_accepts_nothing_the_full_decode_refuses(job, parameter_id, tail, data):
+    # a head followed by anything: a valid report's tail, mutated, or garbage
+    head = protocol.report_head(job, parameter_id, "PERIODICAL")
+    if data.draw(st.booleans()):
+        entries = {
+            "req": data.draw(counts | field_values),
+            "sequence": data.draw(counts | field_values),
+            "value": data.draw(finite | field_values),
+        }
+        if data.draw(st.booleans()):
+            entries.pop(data.draw(st.sampled_from(sorted(entries))))
+        tail = msgpack.packb(list(sum(entries.items(), ())))[1:] + tail[: data.draw(counts) % 3]
+    fields = protocol.report_tail(head + tail, len(head))
+    if fields is not None:
+        req, seq, value = fields
+        assert protocol.decode(head + tail) == protocol.report_metric(
+            req, job, parameter_id, "PERIODICAL", seq, value
+        )

@@ -239,8 +239,8 @@ class Dispatcher:
         finally:
             scheduler.holding = False
         if scheduler.ready:
-            if self.server.holds_metrics:
-                self.server.flush()
+            if self.server.holds_metrics:  # their ACKs go out with the commands' answers
+                self.server.commit()
             scheduler.run()
 
     def _route(self, batch: list[tuple[bytes, bytes]]) -> None:

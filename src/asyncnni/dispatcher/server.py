@@ -29,7 +29,7 @@ Handler = Callable[[list[tuple[bytes, bytes]]], None]
 
 class SocketServer:
     """Owns the endpoint, the records of the current burst and the answers that wait for
-    their commit. ``flush`` is the one place that commits while the dispatcher runs."""
+    their commit. It is the one place that commits while the dispatcher runs."""
 
     def __init__(
         self,
@@ -194,8 +194,16 @@ class SocketServer:
         """Store what the last burst brought, commit, then send every answer that waited for
         the commit; every burst of work ends here, so here input that arrived during its
         sends is noticed."""
+        self.commit()
+        self._send_answers()
+        self.check_readable()
+
+    def commit(self) -> None:
+        """Store and commit what was recorded; the answers that waited for it may go."""
         self._store_records()
         self.store.commit()
+
+    def _send_answers(self) -> None:
         outbox, self._outbox = self._outbox, []
         for identity, frame in outbox:
             self.send_frame(identity, frame)
@@ -203,14 +211,16 @@ class SocketServer:
             acks, self._acks = self._acks, {}
             for identity, req in acks.items():
                 self.send_frame(identity, protocol.encode(protocol.ack(req)))
-        self.check_readable()
 
     def settle(self) -> None:
-        """The end of a piece of work: answers that wait for a commit get it now; records
-        that promise nothing wait, at most COMMIT_DELAY, to share the next commit."""
-        if self._outbox or self._acks:
+        """The end of a piece of work: answers that promise durability go out once the
+        reports they confirm are committed (at once if they were, as when the burst committed
+        before the tuner heard of them); records that promise nothing wait, at most
+        COMMIT_DELAY, to share the next commit."""
+        if self._metrics:
             self.flush()
             return
+        self._send_answers()
         if (self._parameter_sets or self._other) and self._commit_timer is None:
             self._commit_timer = self._loop.call_later(COMMIT_DELAY, self._timed_flush)  # type: ignore[union-attr]
         self.check_readable()
