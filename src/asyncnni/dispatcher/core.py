@@ -385,6 +385,8 @@ class Dispatcher:
             self.server.send(identity, protocol.no_more_trials(req, self._v(identity)))
             return
         state.parameters = params
+        if not state.ended:  # the answer first: what follows is bookkeeping
+            self._answer_parameters(identity, req, state)
         self.server.record_parameter_set(
             ParameterSet(
                 state.parameter_id, state.trial_job_id, state.index, params, PARAMETER_SOURCE
@@ -395,8 +397,6 @@ class Dispatcher:
             self.scheduler.feedback(
                 lambda: self._end_parameter(state, "its trial job ended before it started")
             )
-        else:
-            self._answer_parameters(identity, req, state)
 
     async def _ask_tuner(self, state: ParameterState) -> dict | None:
         """The tuner's parameters for ``state``; None when it raised NoMoreTrials or when the

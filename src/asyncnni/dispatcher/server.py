@@ -167,8 +167,9 @@ class SocketServer:
                 log.warning("dropped %d message(s) of more than one frame", dropped)
             if batch:
                 self._handle(batch)
-                self.settle()
-            self.check_readable()
+                self.settle()  # it looks for input again
+            else:
+                self.check_readable()
         except Exception as err:
             self.fail(err)
 
