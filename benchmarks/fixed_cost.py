@@ -24,9 +24,10 @@ from _common import BenchmarkFailed, report, sizes
 
 TRIALS = Path(__file__).resolve().parent / "trials"
 ASYNCNNI = Path(sys.executable).parent / "asyncnni"
-# what `asyncnni run` of a Random-tuner experiment on the local service imports
+# what `asyncnni run` of a Random-tuner experiment on the local service imports, as it does
 RUN_IMPORTS = (
-    "import asyncnni.cli, asyncnni.experiment, asyncnni.progress, asyncnni.search_space, "
+    "import asyncnni.cli; asyncnni.cli.numpy_with_one_blas_thread(); "
+    "import asyncnni.experiment, asyncnni.progress, asyncnni.search_space, "
     "asyncnni.tuners.random, asyncnni.training.local, anyio._backends._asyncio, numpy.random"
 )
 # what a trial imports before its first request: the trial API and the client's socket

@@ -353,3 +353,23 @@ def test_the_end_of_a_run_names_the_best_trial_and_how_to_see_more(tmp_path):
     assert '{"x": ' in best and "(trial " in best
     assert "asyncnni trials e7 --sort metric" in result.output
     assert "asyncnni view e7" in result.output
+
+
+@pytest.mark.parametrize("chosen", [None, "2"])
+def test_the_experiment_process_loads_numpy_with_one_blas_thread_and_trials_keep_theirs(chosen):
+    code = (
+        "import json, os, threadpoolctl; from asyncnni.cli import numpy_with_one_blas_thread; "
+        "numpy_with_one_blas_thread(); "
+        "blas = [p['num_threads'] for p in threadpoolctl.threadpool_info() "
+        "if p['internal_api'] == 'openblas']; "
+        "print(json.dumps([blas, os.environ.get('OPENBLAS_NUM_THREADS')]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if chosen is not None:  # the user's own choice stands
+        env["OPENBLAS_NUM_THREADS"] = chosen
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    blas, left = json.loads(done.stdout)
+    assert blas and set(blas) == {int(chosen or 1)}
+    assert left == chosen  # what trials inherit is the environment as it was

@@ -45,6 +45,14 @@ def store_with_two_jobs(tmp_path) -> Store:
     return store
 
 
+def test_a_new_store_is_a_wal_file_whose_writer_syncs_normally(tmp_path):
+    store = open_store(tmp_path)
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    store.close()
+    with sqlite3.connect(tmp_path / "experiment.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 def test_a_second_final_result_for_a_parameter_is_ignored_by_the_database(tmp_path):
     store = store_with_two_jobs(tmp_path)
     store.add_metrics(

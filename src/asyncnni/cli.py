@@ -81,8 +81,29 @@ def run(
         _run_to_end(experiment, quiet)
 
 
+BLAS_THREADS = "OPENBLAS_NUM_THREADS"
+
+
+def numpy_with_one_blas_thread() -> None:
+    """Import numpy for this process, the experiment's, with one OpenBLAS thread unless the
+    user chose a number: its arrays (search spaces, tuners) are small, and the worker thread
+    OpenBLAS starts when it loads spins for a while after each call, on the cores the
+    dispatcher and the trials need (at every start, 0.04 s of CPU and more of the wall on
+    2 cores). OpenBLAS reads the variable once, as it loads; trials get the environment as
+    it was."""
+    chosen = BLAS_THREADS in os.environ
+    if not chosen:
+        os.environ[BLAS_THREADS] = "1"
+    try:
+        import numpy  # noqa: F401
+    finally:
+        if not chosen:
+            del os.environ[BLAS_THREADS]
+
+
 def load_experiment(config: Path, experiment_id: str | None):  # noqa: ANN201 - loads lazily
     """The experiment of a YAML file; a bad config fails here, before anything starts."""
+    numpy_with_one_blas_thread()
     from .experiment import Experiment
 
     try:
@@ -157,6 +178,8 @@ def resume(
     """Go on with a stopped, finished or crashed experiment: ids and counts continue and the
     tuner is warm-started with every stored result."""
     from .config import parse_duration
+
+    numpy_with_one_blas_thread()
     from .experiment import Experiment
 
     changes: dict = {}
