@@ -199,31 +199,63 @@ def throughput(trials: int, workers: int) -> None:
 
 
 def plot(lines: list[dict[str, Any]], path: str) -> None:
+    """One panel per function and method: ours against the peer's same method, the median
+    as a line and the quartiles shaded (ASHA's panel also has ASHA with resume: true)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
     functions = sorted({line["function"] for line in lines})
-    colour = {m: f"C{i}" for i, m in enumerate(METHODS)}  # a method's colour; ours solid
-    fig, axes = plt.subplots(1, len(functions), figsize=(5 * len(functions), 4), squeeze=False)
-    for ax, function in zip(axes[0], functions, strict=True):
-        for line in (x for x in lines if x["function"] == function):
-            hours = np.array(line["times_s"]) / 3600
-            ours = line["implementation"] == "asyncnni"
-            label = f"{line['method']} ({'ours' if ours else line['implementation']})"
-            c = colour.get(line["method"], "k")
-            ax.plot(hours, line["regret"]["median"], "-" if ours else "--", color=c, label=label)
-            ax.fill_between(
-                hours, line["regret"]["q25"], line["regret"]["q75"], color=c, alpha=0.08
-            )
-        ax.set_yscale("log")
-        ax.set_xlabel("simulated hours")
-        ax.set_ylabel("simple regret: median, quartiles shaded")
-        ax.set_title(function)
-        ax.legend(fontsize=6, ncol=2)
+    drawn = {line["method"].split("-")[0] for line in lines}  # ASHA-resume: ASHA's panel
+    methods = [m for m in METHODS if m in drawn]
+    fig, axes = plt.subplots(
+        len(functions),
+        len(methods),
+        figsize=(2.2 * len(methods), 2.1 * len(functions)),
+        sharex=True,
+        sharey="row",
+        squeeze=False,
+    )
+    styles = {"asyncnni": ("C0", "-"), "ASHA-resume": ("C2", ":")}  # the peer's: C1, dashed
+    for row, function in zip(axes, functions, strict=True):
+        for ax, method in zip(row, methods, strict=True):
+            panel = [x for x in lines if x["function"] == function]
+            for line in panel:
+                if line["method"] not in (method, f"{method}-resume"):
+                    continue
+                ours = line["implementation"] == "asyncnni"
+                key = (
+                    line["method"] if line["method"].endswith("resume") else line["implementation"]
+                )
+                colour, dash = styles.get(key, ("C1", "--"))
+                hours = np.array(line["times_s"]) / 3600
+                label = ("ours" if ours else line["implementation"]) + (
+                    ", resume" if line["method"].endswith("resume") else ""
+                )
+                ax.plot(hours, line["regret"]["median"], dash, color=colour, label=label)
+                ax.fill_between(
+                    hours, line["regret"]["q25"], line["regret"]["q75"], color=colour, alpha=0.15
+                )
+            ax.set_yscale("log")
+            ax.set_title(f"{method}", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.legend(fontsize=6)
+        row[0].set_ylabel(f"{function}\nsimple regret", fontsize=8)
+        low, high = row[0].get_ylim()
+        if high / low < 100:  # less than two decades: label 1, 2, 5 of each, as plain numbers
+            row[0].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            row[0].yaxis.set_major_formatter(FormatStrFormatter("%g"))
+            row[0].yaxis.set_minor_formatter(NullFormatter())
+    for ax in axes[-1]:
+        ax.set_xlabel("simulated hours", fontsize=8)
     first = lines[0]
-    fig.suptitle(f"{first['workers']} workers, {first['seeds']} seeds, {first['date']}", fontsize=9)
+    fig.suptitle(
+        f"median and quartiles over {first['seeds']} seeds, {first['workers']} workers, "
+        f"{first['date']}",
+        fontsize=8,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=80)
 
