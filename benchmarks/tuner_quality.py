@@ -23,6 +23,7 @@ import argparse
 import json
 import logging
 import math
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -387,10 +388,12 @@ def _from_config(space: dict, config: dict, prefix: str = "") -> dict:
 
 
 class SmacSession:
-    """SMAC's black-box facade (a Gaussian process with expected improvement), ask/tell."""
+    """A SMAC facade by ask/tell: the black-box one (a Gaussian process with expected
+    improvement) or the hyperparameter-optimisation one (a random forest, much cheaper)."""
 
-    def __init__(self, space: dict, seed: int, trials: int) -> None:
-        from smac import BlackBoxFacade, Scenario
+    def __init__(self, space: dict, seed: int, trials: int, facade: str = "BlackBoxFacade") -> None:
+        import smac
+        from smac import Scenario
 
         self.space = space
         self._dir = tempfile.TemporaryDirectory(prefix="smac-bench-")
@@ -401,7 +404,7 @@ class SmacSession:
             seed=seed,
             output_directory=self._dir.name,
         )
-        self.smac = BlackBoxFacade(
+        self.smac = getattr(smac, facade)(
             scenario,
             target_function=lambda config, seed=0: 0.0,
             overwrite=True,
@@ -418,12 +421,12 @@ class SmacSession:
         self.smac.tell(handle, TrialValue(cost=value), save=False)
 
 
-def smac_bb() -> Factory | None:
+def smac_facade(facade: str) -> Factory | None:
     try:
         import smac  # noqa: F401
     except ImportError:
         return None
-    return SmacSession
+    return lambda space, seed, trials: SmacSession(space, seed, trials, facade)
 
 
 PEERS: dict[str, Callable[[], Factory | None]] = {
@@ -431,8 +434,22 @@ PEERS: dict[str, Callable[[], Factory | None]] = {
     "optuna-TPE-mv-cl": lambda: optuna_tpe(multivariate=True, constant_liar=True),
     "hyperopt-TPE": lambda: hyperopt_algo("tpe"),
     "hyperopt-anneal": lambda: hyperopt_algo("anneal"),
-    "SMAC-BB": smac_bb,
+    "SMAC-BB": lambda: smac_facade("BlackBoxFacade"),
+    "SMAC-HPO": lambda: smac_facade("HyperparameterOptimizationFacade"),
 }
+
+
+def factory_of(name: str) -> Factory:
+    """Our tuner or a peer by its benchmark name."""
+    factory = PEERS[name]() if name in PEERS else ours(name)
+    if factory is None:
+        raise ValueError(f"peer {name} is not installed")
+    return factory
+
+
+def run_named(name: str, fname: str, seed: int, trials: int, pending: int) -> list[float]:
+    """:func:`run_once` by names, so that a worker process can be handed the task."""
+    return run_once(factory_of(name), fname, seed, trials, pending)
 
 
 def run_once(factory: Factory, fname: str, seed: int, trials: int, pending: int) -> list[float]:
@@ -552,6 +569,9 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--functions", default=",".join(FUNCTIONS))
     parser.add_argument(
+        "--jobs", type=int, default=1, help="processes running seeds side by side (1: in this one)"
+    )
+    parser.add_argument(
         "--timing-obs", default="100,1000", help="observation counts for ms/suggestion ('' to skip)"
     )
     parser.add_argument("--timing-asks", type=int, default=10)
@@ -562,32 +582,32 @@ def main(argv: list[str] | None = None) -> dict:
     if args.pending < 1:
         parser.error("--pending must be at least 1")
 
-    factories: dict[str, Factory] = {}
-    for name in args.tuners.split(","):
-        factory = PEERS[name]() if name in PEERS else ours(name)
-        if factory is not None:  # an uninstalled peer is left out
-            factories[name] = factory
+    names = [n for n in args.tuners.split(",") if n not in PEERS or PEERS[n]() is not None]
     checkpoints = [c for c in (50, 100, 200) if c <= args.trials] or [args.trials]
     obs_counts = [int(n) for n in args.timing_obs.split(",") if n]
     functions = args.functions.split(",")
+    pool = multiprocessing.get_context("spawn").Pool(args.jobs) if args.jobs > 1 else None
+    run = pool.starmap if pool else lambda f, xs: [f(*x) for x in xs]
 
     results: dict[str, dict] = {}
-    for name, factory in factories.items():
+    for name in names:  # an uninstalled peer is left out
         entry: dict[str, Any] = {}
         started = time.perf_counter()
         for fname in functions:
             optimum = FUNCTIONS[fname][2]
-            regrets: dict[int, list[float]] = {c: [] for c in checkpoints}
+            tasks = [
+                (name, fname, seed, max(checkpoints), args.pending) for seed in range(args.seeds)
+            ]
             try:
-                for seed in range(args.seeds):
-                    values = run_once(factory, fname, seed, max(checkpoints), args.pending)
-                    best = np.minimum.accumulate(values)
-                    for c in checkpoints:
-                        regrets[c].append(max(float(best[c - 1] - optimum), 0.0))
+                runs = run(run_named, tasks)
             except (SearchSpaceError, ValueError) as err:  # e.g. GP and nested choices
                 entry[fname] = {"unsupported": str(err)}
                 continue
-            entry[fname] = {f"regret@{c}": summary(regrets[c]) for c in checkpoints}
+            best = [np.minimum.accumulate(values) for values in runs]
+            entry[fname] = {
+                f"regret@{c}": summary([max(float(b[c - 1] - optimum), 0.0) for b in best])
+                for c in checkpoints
+            }
         entry["quality_s"] = round(time.perf_counter() - started, 1)
         for n_obs in obs_counts:
             if name in _MS:
@@ -597,10 +617,12 @@ def main(argv: list[str] | None = None) -> dict:
                     _ms_ours(name, n_obs, args.timing_asks), 3
                 )
         if args.rounds and name in ("TPE", "optuna-TPE", "hyperopt-TPE"):
-            wall, cpu = rounds_seconds(factory, args.rounds)
+            wall, cpu = rounds_seconds(factory_of(name), args.rounds)
             entry[f"hartmann6_{args.rounds}_rounds_s"] = round(wall, 3)
             entry[f"hartmann6_{args.rounds}_rounds_cpu_s"] = round(cpu, 3)
         results[name] = entry
+    if pool:
+        pool.close()
 
     report = {
         "benchmark": "tuner_quality",

@@ -81,8 +81,8 @@ def test_bandwidths_are_the_larger_neighbour_gap_clipped() -> None:
 
 def test_good_kernels_narrow_with_the_number_of_results() -> None:
     """l has at most 25 kernels; its floor follows the results, down to 1/100."""
-    assert below_min_bandwidth(20) == pytest.approx(1 / 12)
-    assert below_min_bandwidth(100) == pytest.approx(1 / 52)
+    assert below_min_bandwidth(30) == pytest.approx(1 / 12)
+    assert below_min_bandwidth(150) == pytest.approx(1 / 52)
     assert below_min_bandwidth(1000) == pytest.approx(1 / 100)
 
 

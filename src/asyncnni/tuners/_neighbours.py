@@ -1,4 +1,4 @@
-"""Local moves in a space's encoding, shared by the Anneal and Evolution tuners."""
+"""Local moves in a space's encoding: Evolution's mutations; which dimensions are active."""
 
 from __future__ import annotations
 
@@ -19,13 +19,12 @@ def perturb(
     *,
     sigma: float,
     p_dim: float = 1.0,
-    p_choice: float = 1.0,
 ) -> np.ndarray:
     """A neighbour of ``vector``.
 
     Each active dimension is picked with probability ``p_dim`` (at least one is, when any
     exists). A picked numeric one moves by a Gaussian step of sd ``sigma`` in unit space,
-    reflected at 0 and 1; a picked choice is redrawn uniformly with probability ``p_choice``.
+    reflected at 0 and 1; a picked choice is redrawn uniformly.
     Dimensions a changed choice newly activates get fresh draws from their priors. The
     result carries values for every dimension; ``SearchSpace.decode`` reads the active ones.
     """
@@ -38,6 +37,6 @@ def perturb(
     numeric = picked & ~space.categorical
     step = out[numeric] + sigma * rng.standard_normal(int(numeric.sum()))
     out[numeric] = 1.0 - np.abs(1.0 - np.abs(step) % 2.0)  # reflect into [0, 1]
-    redraw = picked & space.categorical & (rng.random(space.n_dims) < p_choice)
+    redraw = picked & space.categorical
     out[redraw] = np.floor(rng.random(int(redraw.sum())) * space.n_choices[redraw])
     return out
