@@ -1,5 +1,5 @@
-"""benchmarks/tuner_quality.py runs at a tiny size (with suggestions pending) and prints one
-JSON line of figures."""
+"""benchmarks/tuner_quality.py runs at a tiny size (with suggestions pending, seeds in worker
+processes) and prints one JSON line of figures."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def test_tiny_run_prints_one_json_line() -> None:
             "25",
             "--pending",
             "3",
+            "--jobs",
+            "2",
         ],
         capture_output=True,
         text=True,
