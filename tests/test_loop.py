@@ -133,7 +133,8 @@ async def test_the_stream_runs_commands_in_order_and_waits_for_one_that_waits():
         while len(log) < 6:
             await asyncio.sleep(0)
     assert log == ["a starts", "a ends", "b starts", "b ends", "c starts", "c ends"]
-    assert done == [6] and errors == []  # on_done once, after the command that waited
+    # on_done after each command that ran in the task, from the one that waited on
+    assert done == [4, 6] and errors == []
 
 
 async def test_an_error_escaping_a_command_goes_to_on_error_and_the_stream_goes_on():
@@ -176,6 +177,39 @@ async def test_a_cancellable_command_cancelled_in_its_first_step_is_cancelled_wh
         while not outcome:
             await asyncio.sleep(0)
     assert outcome == ["cancelled"]
+
+
+async def test_a_command_cancelled_while_it_waits_does_not_cancel_the_next():
+    log = []
+    stream = CommandStream(log.append, lambda: None)
+    gate = asyncio.get_running_loop().create_future()
+
+    async def request():
+        try:
+            await asyncio.get_running_loop().create_future()
+        except asyncio.CancelledError:
+            log.append("request cancelled")  # and answered: the cancellation ends here
+
+    async def after():
+        await gate
+        with anyio.fail_after(5):  # a timeout is not confused by the cancel before
+            await asyncio.sleep(0)
+        log.append("after ran")
+
+    def put_and_run():
+        stream.put(request, cancellable=True)
+        stream.put(after)
+        stream.run()
+
+    await from_a_callback(put_and_run)
+    stream.cancel_running()
+    await asyncio.sleep(0)
+    stream.cancel_running()  # now `after` runs, which is not cancellable
+    gate.set_result(None)
+    with anyio.fail_after(5):
+        while len(log) < 2:
+            await asyncio.sleep(0)
+    assert log == ["request cancelled", "after ran"]
 
 
 async def test_close_cancels_the_command_that_waits_and_drops_the_rest():

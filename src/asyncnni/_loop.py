@@ -130,21 +130,22 @@ else:  # Python 3.11 has no eager tasks: the first step runs here, as the task's
 class CommandStream:
     """Commands run one at a time, in the order they were put, by :meth:`run`.
 
-    Each command starts eagerly (:func:`start_eagerly`) where ``run`` is called, in the
-    socket's burst: one that needs nothing to wait for (a built-in tuner's answer) is done
-    before the burst's answers go out, with no task switch on the way. One that must wait
-    (a plain-``def`` tuner's worker thread, an await) goes on in its own task, and the
-    commands after it wait; when it ends, the stream goes on by itself and ``on_done`` runs
-    (to commit and send what the commands produced)."""
+    ``run`` starts one task eagerly (:func:`start_eagerly`) that runs the commands put so far
+    one after another, where ``run`` is called: in the socket's burst. Commands that need
+    nothing to wait for (a built-in tuner's answer) are all done before the burst's answers
+    go out, with one task for the lot and no task switch. When one must wait (a plain-``def``
+    tuner's worker thread, an await), the task goes on with it, and with the commands put
+    meanwhile, after each calling ``on_done`` (to commit and send what it produced)."""
 
     def __init__(
         self, on_error: Callable[[BaseException], None], on_done: Callable[[], None]
     ) -> None:
         self._commands: deque[tuple[Command, bool]] = deque()
-        self._running: asyncio.Task | None = None  # a command that waits
-        self._running_cancellable = False
-        self._starting: bool | None = None  # a command in its first step: cancellable?
-        self._cancel_started = False  # it was cancelled in its first step
+        self._running = False  # the stream's task runs (in its first step, or after)
+        self._task: asyncio.Task | None = None  # that task, once it had to wait
+        self._cancellable = False  # the command in progress may be cancelled
+        self._cancel_asked = False  # it was, in the first step: cancel where it waits
+        self._cancel_sent = False  # it was cancelled: the task takes the cancel back after it
         self._on_error = on_error
         self._on_done = on_done
         self.closing = False
@@ -154,52 +155,76 @@ class CommandStream:
 
     @property
     def ready(self) -> bool:
-        """Whether :meth:`run` has something to run now."""
-        return self._running is None and bool(self._commands) and not self.closing
+        """Whether :meth:`run` has something to start now."""
+        return not self._running and bool(self._commands) and not self.closing
 
     def run(self) -> None:
         """Run the commands put so far, until one waits (call from a callback)."""
+        if not self.ready:
+            return
+        self._running = True
+        task = start_eagerly(self._drain())  # it handles what its commands raise
+        if task is None:
+            return
+        self._task = task
+        task.add_done_callback(self._waited)
+        if self._cancel_asked:
+            self._cancel_asked, self._cancel_sent = False, True
+            task.cancel()
+
+    async def _drain(self) -> None:
         commands = self._commands
-        while self._running is None and commands and not self.closing:
-            command, cancellable = commands.popleft()
-            self._starting, self._cancel_started = cancellable, False
-            try:
-                task = start_eagerly(command())  # type: ignore[arg-type]
-            except Exception as err:
-                self._on_error(err)
-                continue
-            finally:
-                self._starting = None
-            if task is not None:
-                self._running, self._running_cancellable = task, cancellable
-                task.add_done_callback(self._waited)
-                if self._cancel_started:
-                    task.cancel()
+        try:
+            while commands and not self.closing:
+                command, self._cancellable = commands.popleft()
+                try:
+                    await command()
+                except asyncio.CancelledError:
+                    if self.closing or not self._cancel_sent:
+                        raise
+                except Exception as err:
+                    self._on_error(err)
+                finally:
+                    self._cancellable = self._cancel_asked = False
+                    if self._cancel_sent:  # the cancel was this command's, not the stream's
+                        self._cancel_sent = False
+                        asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                if self._task is not None:
+                    self._on_done()
+        finally:
+            self._running = False
+            if self._task is asyncio.current_task():
+                self._task = None
 
     def _waited(self, task: asyncio.Task) -> None:
-        self._running = None
-        if not task.cancelled() and task.exception() is not None:
-            self._on_error(task.exception())  # type: ignore[arg-type]
-        if not self.closing:
-            self.run()
-            self._on_done()
+        if self._task is task:  # cancelled before it started
+            self._task, self._running = None, False
+        if task.cancelled() or task.exception() is not None:  # it ended inside a command
+            if not task.cancelled():
+                self._on_error(task.exception())  # type: ignore[arg-type]
+            if not self.closing:
+                self._on_done()
+                self.run()
 
     def cancel_running(self) -> None:
         """Cancel the command in progress, if it was put as cancellable (one in its first
         step is cancelled where it first waits)."""
-        if self._starting:
-            self._cancel_started = True
-        if self._running is not None and self._running_cancellable:
-            self._running.cancel()
+        if not self._cancellable or self._cancel_sent:
+            return
+        if self._task is None:
+            self._cancel_asked = True
+        else:
+            self._cancel_sent = True
+            self._task.cancel()
 
     async def close(self) -> None:
         """Drop what waits, cancel what runs and wait for it (call shielded)."""
         self.closing = True
         self._commands.clear()
-        running = self._running
-        if running is not None:
-            running.cancel()
-            await asyncio.wait([running])
+        task = self._task
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
 
 
 class RequestTasks:
