@@ -9,8 +9,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import types
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +23,8 @@ from typer.testing import CliRunner
 from asyncnni import Experiment
 from asyncnni.catalog import trial_table
 from asyncnni.cli import app
-from asyncnni.control import is_running, request, socket_path
+from asyncnni import control
+from asyncnni.control import ControlServer, is_running, request, socket_path
 from asyncnni.experiment import DEADLINE
 from asyncnni.store import ExperimentRecord, open_reader, open_store
 
@@ -208,6 +211,32 @@ def test_a_stale_channel_is_said_to_be_not_running(tmp_path):
     assert stop.exit_code == 1 and "experiment e3 is not running" in stop.output
     missing = runner.invoke(app, ["kill", "nope", "t", "--working-dir", str(home)])
     assert missing.exit_code == 2 and "no experiment 'nope'" in missing.output
+
+
+def test_the_control_socket_binds_when_another_run_removes_the_shared_folder_meanwhile(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    folder = tmp_path / ("x" * 120) / "e4"  # too long for a socket name: the shared folder
+    path = socket_path(folder)
+    assert path.parent == tmp_path / "tmp" / f"asyncnni-{os.getuid()}"
+    make_private = control._private_folder
+    vanished = []
+
+    def leaving_run_removes_it(shared: Path) -> None:
+        make_private(shared)
+        if not vanished:  # the last other experiment closes between our mkdir and bind
+            shared.rmdir()
+            vanished.append(shared)
+
+    monkeypatch.setattr(control, "_private_folder", leaving_run_removes_it)
+    server = ControlServer(types.SimpleNamespace(folder=folder, id="e4"))
+    server.open()
+    try:
+        assert vanished and oct(path.stat().st_mode & 0o777) == "0o600"
+    finally:
+        server.close()
+    assert not path.parent.exists()  # the last one out removes the shared folder
 
 
 def run_in_thread(experiment: Experiment) -> tuple[threading.Thread, list]:

@@ -15,6 +15,7 @@ A file that refuses connections is stale: the process died without removing it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import math
 import os
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 VERSION = 1
 CONTROL_DIR = "control"
 SOCKET_NAME = "control.sock"
+_BIND_ATTEMPTS = 3  # a bind whose shared temp folder vanished under it (see ControlServer.open)
 UPDATABLE = ("trial_concurrency", "max_trial_number", "max_experiment_duration")
 
 
@@ -151,7 +153,16 @@ class ControlServer:
         _private_folder(self.path.parent)
         self.path.unlink(missing_ok=True)  # left by a process that died
         self._ctx = zmq.asyncio.Context()
-        self._sock = transport.bind_control(self._ctx, self.path)
+        # the shared temp folder goes with the last experiment that leaves it: one leaving
+        # now may take it away between the mkdir and the bind; then it is made again
+        for attempt in range(_BIND_ATTEMPTS):
+            try:
+                self._sock = transport.bind_control(self._ctx, self.path)
+                return
+            except zmq.ZMQError as err:
+                if err.errno != errno.ENOENT or attempt == _BIND_ATTEMPTS - 1:
+                    raise
+                _private_folder(self.path.parent)
 
     async def serve(self) -> None:
         assert self._sock is not None

@@ -154,7 +154,11 @@ def bind_control(ctx: zmq.Context, path: Path) -> zmq.Socket:
     sock = ctx.socket(zmq.REP)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.MAXMSGSIZE, CONTROL_MAX_MESSAGE_BYTES)
-    sock.bind(f"ipc://{path}")
+    try:
+        sock.bind(f"ipc://{path}")
+    except zmq.ZMQError:
+        sock.close()
+        raise
     os.chmod(path, 0o600)
     return sock
 
