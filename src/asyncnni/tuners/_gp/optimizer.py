@@ -3,7 +3,11 @@
 Features: a numeric dimension is its unit value ``u``; a choice is one-hot. The model is
 refitted (hyperparameters included) while there are few results and then whenever their
 number has grown by a tenth, so that a suggestion stays cheap late in a long experiment.
-Suggestions in flight enter the model as results equal to the worst so far (constant liar).
+Suggestions in flight enter the model as results equal to its own prediction there, but no
+better than the best result (a kriging believer that never believes in an improvement): the
+hyperparameters are fitted on real results alone, and the believed points shrink the
+model's uncertainty where a suggestion is already running, so expected improvement looks
+elsewhere without a made-up result bending the fitted mean.
 """
 
 from __future__ import annotations
@@ -92,15 +96,21 @@ class GPOptimizer(History):
             return self._design.pop(0) if self._design else self.space.random_vector(self.rng)
         vectors, losses = np.array(self.vectors[:n]), np.array(self.losses[:n])
         best = float(losses.min())
-        if pending:
-            vectors = np.concatenate([vectors, np.array(pending)])
-            losses = np.concatenate([losses, np.full(len(pending), losses.max())])
         refit = n < 50 or n >= 1.1 * self._fitted_at
-        self._gp.fit(self.features(vectors), losses, refit=refit)
+        features = self.features(vectors)
+        self._gp.fit(features, losses, refit=refit)
         if refit:
             self._fitted_at = n
+        if pending:
+            in_flight = self.features(np.array(pending))
+            believed, _ = self._gp.predict(in_flight)
+            self._gp.fit(
+                np.concatenate([features, in_flight]),
+                np.concatenate([losses, np.maximum(believed, best)]),
+                refit=False,
+            )
 
-        candidates = self._candidates(np.array(self.vectors[:n]), losses[:n])
+        candidates = self._candidates(vectors, losses)
         score = self._score(candidates, best)
         starts = candidates[np.argsort(-score, kind="stable")[: self.n_refined]]
         refined = np.array([self._refine(start, best) for start in starts])
