@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 ASSETS = Path(__file__).parent / "assets"
@@ -31,3 +32,12 @@ def process_is_gone(pid: int) -> bool:
     except FileNotFoundError:
         return True
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def all_gone(pids: list[int], timeout: float = 30.0) -> bool:
+    """True once every process of ``pids`` has exited, False if some still run after
+    ``timeout`` (another process's death signals nothing here: look)."""
+    deadline = time.monotonic() + timeout
+    while not all(process_is_gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return all(process_is_gone(pid) for pid in pids)

@@ -16,7 +16,7 @@ from asyncnni.config import SharedStorageConfig, TrainingServiceConfig
 from asyncnni.experiment import Experiment
 from asyncnni.store import open_reader
 
-from .helpers import ASSETS, experiment_config, process_is_gone
+from .helpers import ASSETS, all_gone, experiment_config
 from .ray_helpers import ray_cluster
 from .traces import example, run
 
@@ -41,13 +41,6 @@ def _trial_pids(experiment: Experiment) -> list[int]:
     return [int(pid) for path in files for pid in path.read_text().split()]
 
 
-def _all_gone(pids: list[int]) -> bool:
-    deadline = time.monotonic() + 30
-    while not all(process_is_gone(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return all(process_is_gone(pid) for pid in pids)
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(480)  # five experiments on one Cluster (its start is paid once)
 @pytest.mark.loopback_netns(timeout=450)
@@ -67,12 +60,12 @@ def test_experiments_on_ray_retry_lost_jobs_and_end_killed_trials_whole(tmp_path
         assert len(lost) == 2 and sorted(row["parameter_id"] for row in again) == [0, 1]
         assert all("lost to the infrastructure" in row["message"] for row in lost)
         assert all("runs again as trial job" in row["retry"] for row in lost)
-        assert _all_gone(_trial_pids(experiment))
+        assert all_gone(_trial_pids(experiment))
 
         experiment, rows = _run(tmp_path / "timeout", "hang", max_trial_duration=3)
         assert [row["status"] for row in rows] == ["FAILED"]
         assert "max_trial_duration" in rows[0]["message"]
-        assert len(_trial_pids(experiment)) == 2 and _all_gone(_trial_pids(experiment))
+        assert len(_trial_pids(experiment)) == 2 and all_gone(_trial_pids(experiment))
 
         assessor = {
             "code_directory": str(ASSETS),
@@ -82,7 +75,7 @@ def test_experiments_on_ray_retry_lost_jobs_and_end_killed_trials_whole(tmp_path
         }
         experiment, rows = _run(tmp_path / "assessed", "curve", assessor=assessor)
         assert [row["status"] for row in rows] == ["EARLY_STOPPED"]
-        assert len(_trial_pids(experiment)) == 2 and _all_gone(_trial_pids(experiment))
+        assert len(_trial_pids(experiment)) == 2 and all_gone(_trial_pids(experiment))
 
         _weight_sharing_children_wait_for_their_parents(tmp_path / "shared")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import process_is_gone
+from .helpers import all_gone
 from .ray_helpers import ray_cluster
 
 # writes its node id, its shell's pid and a grandchild's pid, then runs until killed
@@ -26,13 +26,6 @@ def _pids(out: Path, job: str) -> list[int]:
         assert time.monotonic() < deadline, f"trial {job} never started"
         time.sleep(0.05)
     return [int(pid) for pid in path.read_text().split()]
-
-
-def _all_gone(pids: list[int]) -> bool:
-    deadline = time.monotonic() + 30
-    while not all(process_is_gone(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return all(process_is_gone(pid) for pid in pids)
 
 
 @pytest.mark.slow
@@ -69,7 +62,7 @@ def test_a_trial_task_runs_reports_and_is_ended_whole(tmp_path):
         ray.cancel(killed)  # soft: the task ends the trial's process group itself
         with pytest.raises(ray.exceptions.TaskCancelledError):
             ray.get(killed)
-        assert _all_gone(pids), "a killed trial left processes behind"
+        assert all_gone(pids), "a killed trial left processes behind"
         assert "job killed" in (tmp_path / "killed" / "trial.log").read_text()  # its log stays
 
         worker = cluster.list_all_nodes()[1]
@@ -79,4 +72,4 @@ def test_a_trial_task_runs_reports_and_is_ended_whole(tmp_path):
         with pytest.raises(ray.exceptions.NodeDiedError, match="node ID"):
             ray.get(lost)
         assert ray.get(sink.node_of.remote("lost")) == worker.node_id != here
-        assert _all_gone(pids), "the trial outlived its node's Ray worker"
+        assert all_gone(pids), "the trial outlived its node's Ray worker"
