@@ -20,10 +20,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from asyncnni import Experiment
+from asyncnni import Experiment, control
 from asyncnni.catalog import trial_table
 from asyncnni.cli import app
-from asyncnni import control
 from asyncnni.control import ControlServer, is_running, request, socket_path
 from asyncnni.experiment import DEADLINE
 from asyncnni.store import ExperimentRecord, open_reader, open_store

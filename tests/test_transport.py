@@ -1,12 +1,15 @@
-"""The tcp transport: CURVE keys and who gets through, and liveness over the wire.
+"""The transport: CURVE keys and who gets through, liveness over the wire, where an ipc
+socket lives.
 
-Every socket here binds 127.0.0.1 only."""
+Every tcp socket here binds 127.0.0.1 only."""
 
 from __future__ import annotations
 
 import stat
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import zmq
@@ -195,3 +198,34 @@ def test_the_dispatcher_learns_whose_connection_died():
         clients["stays"].close()
     finally:
         endpoint.close()
+
+
+def test_a_dispatcher_socket_path_too_long_for_its_folder_lives_in_a_private_one(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    folder = tmp_path / ("x" * 120)
+    address = transport.ipc_address(folder)
+    path = Path(address.removeprefix("ipc://"))
+    assert path.parent.parent == tmp_path / "tmp"
+    assert path.parent.name.startswith(transport.PRIVATE_IPC_PREFIX)
+    assert _mode(path.parent) == 0o700  # nobody else can reach or replace the socket file
+    assert transport.ipc_address(folder) != address  # a folder of its own per experiment
+    endpoint = transport.RouterEndpoint(address)
+    client = TrialClient(endpoint.address, "t")
+    try:
+        client._send(protocol.new_trial(1, "t", 0))
+        poller = zmq.Poller()
+        poller.register(endpoint.fd, zmq.POLLIN)
+        received: list = []
+        while not received:
+            poller.poll(100)
+            received = endpoint.receive(10)[0]
+        assert received[0][0] == b"t"
+    finally:
+        client.close()
+        endpoint.close()
+    assert not path.parent.exists()  # the endpoint removes what ipc_address made
+    short = transport.ipc_address(tmp_path)
+    assert short == f"ipc://{tmp_path}/dispatcher.sock"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a hostile or broken peer must not make us allocate more
 HIGH_WATER_MARK = 100_000
 IPC_PATH_LIMIT = 100  # sun_path holds 107 bytes on Linux; keep a margin
+PRIVATE_IPC_PREFIX = "asyncnni-ipc-"  # temp folders of dispatcher sockets whose path was too long
 # ZMTP heartbeats (milliseconds). A trial pings every second and drops a silent connection
 # after 4 s; its TTL tells the dispatcher to drop the trial after 6 s of silence. The
 # dispatcher pings less often: with a thousand idle trials that is 500 small frames a second.
@@ -140,11 +141,15 @@ def advertised(bound: str, advertise: str | None) -> str:
 
 
 def ipc_address(folder: Path) -> str:
-    """An ipc:// address for a socket file in ``folder``, or in a short temp folder when the
-    path would not fit in a Unix socket name."""
-    path = folder / "dispatcher.sock"
-    if len(str(path)) > IPC_PATH_LIMIT:
-        return f"ipc:///tmp/asyncnni-{os.getpid()}-{abs(hash(str(folder))) % 10**8}.sock"
+    """An ipc:// address for the dispatcher's socket file in ``folder``, or, when that path
+    would not fit in a Unix socket name, in a new private (0700) temp folder of its own,
+    which the endpoint removes on close. Trials learn the address from their environment,
+    so nobody has to derive it; a folder of its own leaves no name to guess or to take."""
+    path = str(folder / "dispatcher.sock")
+    if len(path) > IPC_PATH_LIMIT:
+        import tempfile
+
+        path = os.path.join(tempfile.mkdtemp(prefix=PRIVATE_IPC_PREFIX), "dispatcher.sock")
     return f"ipc://{path}"
 
 
@@ -316,8 +321,13 @@ class RouterEndpoint:
             self._auth.stop()
         self._ctx.term()
         if self.address.startswith("ipc://"):  # ZeroMQ leaves the socket file behind
+            path = self.address.removeprefix("ipc://")
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.address.removeprefix("ipc://"))
+                os.unlink(path)
+            folder = os.path.dirname(path)
+            if os.path.basename(folder).startswith(PRIVATE_IPC_PREFIX):  # made by ipc_address
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
 
 
 def _start_authenticator(ctx: zmq.Context, curve: CurveServer):
