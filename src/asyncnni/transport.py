@@ -153,6 +153,20 @@ def ipc_address(folder: Path) -> str:
     return f"ipc://{path}"
 
 
+def remove_ipc_socket(address: str) -> None:
+    """After a bound socket closed: remove the file of an ipc:// address (ZeroMQ leaves it
+    behind), and the private folder ipc_address made for it."""
+    if not address.startswith("ipc://"):
+        return
+    path = address.removeprefix("ipc://")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    folder = os.path.dirname(path)
+    if os.path.basename(folder).startswith(PRIVATE_IPC_PREFIX):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+
+
 def bind_control(ctx: zmq.Context, path: Path) -> zmq.Socket:
     """The REP socket of an experiment's control channel, bound at the ipc socket file
     ``path`` (in a 0700 folder) and made owner-only (0600)."""
@@ -320,14 +334,7 @@ class RouterEndpoint:
         if self._auth is not None:
             self._auth.stop()
         self._ctx.term()
-        if self.address.startswith("ipc://"):  # ZeroMQ leaves the socket file behind
-            path = self.address.removeprefix("ipc://")
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            folder = os.path.dirname(path)
-            if os.path.basename(folder).startswith(PRIVATE_IPC_PREFIX):  # made by ipc_address
-                with contextlib.suppress(OSError):
-                    os.rmdir(folder)
+        remove_ipc_socket(self.address)
 
 
 def _start_authenticator(ctx: zmq.Context, curve: CurveServer):

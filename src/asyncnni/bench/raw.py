@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import threading
-from pathlib import Path
 from types import TracebackType
 
 import msgpack
@@ -60,8 +59,7 @@ class RawServer:
         self._stop.set()
         self._thread.join()
         self._ctx.term()
-        if self.address.startswith("ipc://"):  # ZeroMQ leaves the socket file behind
-            Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)
+        transport.remove_ipc_socket(self.address)
 
     def _serve(self) -> None:
         try:
