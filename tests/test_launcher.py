@@ -14,7 +14,9 @@ from asyncnni.training.launcher import ForkCommand, fork_command
 from .helpers import experiment_config, process_is_gone
 
 
-def forked(tmp_path, monkeypatch, mode="ok", preload=("json_preload_probe",), **overrides):
+def forked(
+    tmp_path, monkeypatch, mode="ok", preload=("json_preload_probe",), launcher="fork", **overrides
+):
     monkeypatch.setenv("FORKED_MODE", mode)
     monkeypatch.setenv("FORKED_MARKER", "from-the-environment")
     config = experiment_config(
@@ -22,7 +24,7 @@ def forked(tmp_path, monkeypatch, mode="ok", preload=("json_preload_probe",), **
         trial_command="python forked_trial.py --flag 'two words'",
         training_service={
             "platform": "local",
-            "trial_launcher": {"mode": "fork", "preload": list(preload)},
+            "trial_launcher": {"mode": launcher, "preload": list(preload)},
         },
         **overrides,
     )
@@ -81,6 +83,31 @@ def test_a_forked_trial_keeps_its_exit_code(tmp_path, monkeypatch):
     _, result, rows, _ = forked(tmp_path, monkeypatch, mode="exit", max_trial_number=1)
     (row,) = rows.values()
     assert row["status"] == "FAILED" and row["message"].startswith("exit code 7")
+
+
+@pytest.mark.parametrize("launcher", ["plain", "fork"])
+@pytest.mark.parametrize(
+    "mode, status, message",
+    [
+        ("exit-message", "FAILED", "exit code 1: a message for stderr"),
+        # the interpreter ends itself by SIGINT; the shell of a plain start says so as 128 + 2
+        ("interrupt", "FAILED", {"plain": "exit code 130", "fork": "killed by signal 2"}),
+        ("ending", "SUCCEEDED", None),
+    ],
+)
+def test_a_forked_trial_ends_as_a_plain_one(tmp_path, monkeypatch, launcher, mode, status, message):
+    experiment, _, rows, _ = forked(
+        tmp_path, monkeypatch, mode=mode, launcher=launcher, max_trial_number=1
+    )
+    ((job, row),) = rows.items()
+    if isinstance(message, dict):
+        message = f"{message[launcher]}: KeyboardInterrupt"
+    assert (row["status"], row["message"]) == (status, message)
+    if mode == "ending":  # its thread was waited for, its atexit ran, its open file flushed
+        trial_dir = experiment.folder / "trials" / job
+        written = {name: (trial_dir / name).read_text() for name in ("thread.txt", "atexit.txt")}
+        assert written == {"thread.txt": "joined", "atexit.txt": "ran"}
+        assert (trial_dir / "left-open.txt").read_text() == "flushed"
 
 
 def test_a_kill_ends_a_forked_trial(tmp_path, monkeypatch):

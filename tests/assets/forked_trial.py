@@ -1,9 +1,11 @@
 """A trial for the fork launcher's tests: it writes what it sees of its process to
 seen.json in its trial folder, then behaves as FORKED_MODE says."""
 
+import atexit
 import json
 import os
 import sys
+import threading
 import time
 
 import asyncnni
@@ -31,4 +33,23 @@ if mode == "sleep":
     time.sleep(60)
 if mode == "exit":
     sys.exit(7)
+if mode == "exit-message":
+    sys.exit("a message for stderr")
+if mode == "interrupt":
+    raise KeyboardInterrupt
+if mode == "ending":  # what the interpreter's end owes a trial, each leaving a file behind
+    here = os.environ["ASYNCNNI_TRIAL_DIR"]
+
+    def write(name: str, text: str) -> None:
+        with open(os.path.join(here, name), "w") as out:
+            out.write(text)
+
+    def late() -> None:  # a thread still running when the script ends is waited for
+        time.sleep(0.3)
+        write("thread.txt", "joined")
+
+    threading.Thread(target=late).start()
+    atexit.register(write, "atexit.txt", "ran")
+    left_open = open(os.path.join(here, "left-open.txt"), "w")  # noqa: SIM115 - flushed as freed
+    left_open.write("flushed")
 asyncnni.report_final_result(params["x"])
