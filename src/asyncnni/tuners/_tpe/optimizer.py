@@ -29,23 +29,29 @@ LIAR_TYPES = ("best", "worst", "mean")
 
 
 def default_gamma(n: int) -> int:
-    """How many observations count as "below" (good): Optuna's ``min(ceil(0.1 n), 25)``."""
-    return min(math.ceil(0.1 * n), 25)
+    """How many observations count as "below" (good): ``min(ceil(0.05 n), 25)``.
+
+    Half of Optuna's ``ceil(0.1 n)``: after NNI's 20 start-up trials (Optuna uses 10) the
+    model has fewer trials left, and an l built on the best 5% (1 to 5 results in the first
+    100) finds and refines the good basin sooner. With l's floor below it lowered the mean
+    log regret at 200 trials on 11 of the 12 function-modes of benchmarks/tuner_quality.py
+    (docs/tuners.md). Hyperopt's ``0.25 sqrt(n)``, greedier still, was worse on Branin, whose
+    three equal minima then spread l's few kernels wide.
+    """
+    return min(math.ceil(0.05 * n), 25)
 
 
 def below_min_bandwidth(n: int) -> float:
-    """The narrowest kernel of l after ``n`` results: ``1 / min(100, n / 3 + 2)``.
+    """The narrowest kernel of l after ``n`` results: ``1 / min(100, n / 2 + 2)``.
 
     Optuna's clip, ``1 / min(100, m + 2)`` for m kernels, would hold l's kernels (at most 25)
     at least 1/27 wide for ever, which stops TPE from refining a good region; letting them
-    narrow with n lowers the regret at 200 trials on Branin, Hartmann6 and the mixed space
-    (benchmarks/tuner_quality.py). Narrowing as fast as ``n / 2`` refined the first basin
-    found so hard that more seeds stayed in a local one (Hartmann6, 8 pending) and the
-    mixed space at 100 trials suffered; ``n / 3`` measured better on both and within the
-    seeds' spread elsewhere (docs/tuners.md). g keeps Optuna's clip: narrowing it too did
-    worse on the mixed space.
+    narrow with n lowers the regret at 200 trials everywhere. With gamma at 10% of the
+    results, ``n / 2`` made more seeds stay in a local basin of Hartmann6 than ``n / 3``;
+    with 5% it measured better than ``n / 3`` and ``n / 2.5`` (docs/tuners.md). g keeps
+    Optuna's clip: narrowing it too did worse on the mixed space.
     """
-    return 1.0 / min(100.0, n / 3 + 2.0)
+    return 1.0 / min(100.0, n / 2 + 2.0)
 
 
 def default_weights(n: int) -> np.ndarray:
