@@ -386,11 +386,9 @@ async def test_a_final_result_is_committed_before_the_tuner_hears_of_it(tmp_path
     tuner = StoreReadingTuner(tmp_path)
     async with running(tmp_path, tuner, multi_phase=True) as (_, c):
         await c["a"].ask(protocol.new_trial(1, "a", 0))
-        # the final report and the next request in one burst, as the combined call sends them
-        await c["a"].send(protocol.report_metric(2, "a", 0, "FINAL", 0, 0.25))
-        await c["a"].send(protocol.new_trial(3, "a", 1))
-        answers = {(await c["a"].receive())["kind"] for _ in range(2)}
-    assert answers == {"ACK", "PARAMETERS"}
+        # the final report that asks for the next configuration, as the combined call sends it
+        answer = await c["a"].ask(protocol.report_metric(2, "a", 0, "FINAL", 0, 0.25, next_index=1))
+    assert (answer["kind"], answer["req"], answer["ack"]) == ("PARAMETERS", 2, 2)
     assert [metric.value for metric in tuner.seen] == [0.25]
 
 

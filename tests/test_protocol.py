@@ -1,4 +1,6 @@
-"""Wire protocol v1: round trips, and every malformed message refused with a clear ProtocolError."""
+"""The wire protocol: round trips of every message (version 3's optional fields included),
+every malformed message refused with a clear ProtocolError, the fast path against the full
+checks, and the client's bookkeeping of cumulative ACKs."""
 
 import math
 
@@ -45,6 +47,30 @@ messages = st.one_of(
         counts,
         metric_values,
     ),
+    # version 3: a final report that asks for the next configuration, answers with an ACK
+    st.builds(
+        protocol.report_metric,
+        counts,
+        ids,
+        counts,
+        st.just("FINAL"),
+        counts,
+        metric_values,
+        next_index=counts,
+    ),
+    st.builds(
+        protocol.with_ack,
+        st.builds(
+            protocol.parameters,
+            counts,
+            counts,
+            counts,
+            st.dictionaries(st.text(max_size=8), json_values),
+            st.text(max_size=10),
+        )
+        | st.builds(protocol.no_more_trials, counts),
+        counts,
+    ),
     st.builds(protocol.ack, counts),
     st.builds(
         protocol.trial_end,
@@ -55,6 +81,9 @@ messages = st.one_of(
     st.builds(protocol.kill_trial, ids, st.text(max_size=20)),
     st.builds(protocol.error, st.text(max_size=10), st.text(max_size=30), st.none() | counts),
 )
+
+
+OPTIONAL = ("next_index", "ack")  # version 3's fields, in the messages that may carry them
 
 
 @given(messages)
@@ -83,7 +112,8 @@ def test_a_missing_field_is_named(message, data):
     required = [
         name
         for name in message
-        if name not in ("v", "kind") and not (name == "req" and message["kind"] == "ERROR")
+        if name not in ("v", "kind", *OPTIONAL)
+        and not (name == "req" and message["kind"] == "ERROR")
     ]
     if not required:
         return
@@ -99,7 +129,7 @@ def test_a_missing_field_is_named(message, data):
     [
         ([1, 2, 3], protocol.E_DECODE, "must be a map"),
         ({"kind": "ACK", "req": 1}, protocol.E_VERSION, "version None"),
-        ({"v": 3, "kind": "ACK", "req": 1}, protocol.E_VERSION, "version 3"),
+        ({"v": 4, "kind": "ACK", "req": 1}, protocol.E_VERSION, "version 4"),
         (protocol.new_trial(1, "a", 0, v=True), protocol.E_VERSION, "version True"),
         ({"v": 1, "kind": "HELLO"}, protocol.E_KIND, "unknown message kind 'HELLO'"),
         ({"v": 1}, protocol.E_KIND, "unknown message kind None"),
@@ -136,6 +166,31 @@ def test_a_missing_field_is_named(message, data):
         ),
         (protocol.report_metric(1, "a", 0, "FINAL", 0, True), protocol.E_FIELD, "a number"),
         (protocol.trial_end("a", "EXPLODED", 1), protocol.E_FIELD, "'event'"),
+        (
+            protocol.report_metric(1, "a", 0, "PERIODICAL", 0, 1.0, next_index=1),
+            protocol.E_FIELD,
+            "only a FINAL report has 'next_index'",
+        ),
+        (
+            protocol.report_metric(1, "a", 0, "FINAL", 0, 1.0, v=2, next_index=1),
+            protocol.E_FIELD,
+            "field 'next_index' is version 3's, not 2's",
+        ),
+        (
+            protocol.report_metric(1, "a", 0, "FINAL", 0, 1.0, next_index=-1),
+            protocol.E_FIELD,
+            "'next_index' must be a non-negative integer",
+        ),
+        (
+            protocol.with_ack(protocol.parameters(1, 0, 0, {}, "x", v=1), 1),
+            protocol.E_FIELD,
+            "field 'ack' is version 3's, not 1's",
+        ),
+        (
+            protocol.with_ack(protocol.no_more_trials(1), True),
+            protocol.E_FIELD,
+            "'ack' must be a non-negative integer",
+        ),
     ],
 )
 def test_malformed_messages_are_refused_with_a_clear_message(message, code, words):
@@ -177,8 +232,8 @@ field_values = st.one_of(
 def test_the_fast_path_accepts_nothing_the_full_checks_refuse(message, data):
     # mutate one field (or none) to anything, then compare the two paths
     if data.draw(st.booleans()):
-        name = data.draw(st.sampled_from(sorted(message)))
-        message[name] = data.draw(field_values)
+        name = data.draw(st.sampled_from(sorted({*message, *OPTIONAL})))
+        message[name] = data.draw(field_values | counts)
     if protocol._fast_valid(message):
         protocol.check_fields(message)  # must not raise
 
@@ -192,30 +247,72 @@ def test_a_report_frame_is_the_report_message_packed(job, parameter_id, type_, r
 
 
 @given(messages, st.sampled_from(protocol.ACCEPTED_VERSIONS))
-def test_both_versions_decode_and_answers_keep_the_version(message, version):
+def test_every_version_decodes_and_answers_keep_the_version(message, version):
     message["v"] = version
-    assert protocol.decode(protocol.encode(message))["v"] == version
-    assert protocol.answer_version(protocol.encode(message)) == version
+    frame = protocol.encode(message)
+    assert protocol.answer_version(frame) == version
+    newer = [name for name in OPTIONAL if name in message]
+    if version < 3 and newer:  # a field an older version does not have is refused, named
+        with pytest.raises(ProtocolError, match=f"'{newer[0]}' is version 3's") as err:
+            protocol.decode(frame)
+        assert err.value.code == protocol.E_FIELD
+    else:
+        assert protocol.decode(frame)["v"] == version
 
 
-@given(st.integers(3, 2**63) | st.integers(-(2**63), 0) | st.none() | st.text(max_size=3))
+@given(st.integers(4, 2**63) | st.integers(-(2**63), 0) | st.none() | st.text(max_size=3))
 def test_an_unknown_version_is_refused_and_answered_in_version_1(version):
     frame = msgpack.packb({"v": version, "kind": "ACK", "req": 1})
     with pytest.raises(ProtocolError) as err:
         protocol.decode(frame)
-    assert err.value.code == protocol.E_VERSION and "speaks versions 1, 2" in str(err.value)
+    assert err.value.code == protocol.E_VERSION and "speaks versions 1, 2, 3" in str(err.value)
     assert protocol.answer_version(frame) == 1
 
 
-@given(st.lists(st.integers(min_value=1, max_value=40), max_size=30), st.integers(0, 45))
-def test_a_cumulative_ack_settles_every_report_up_to_its_request(reqs, acked):
-    # the client's bookkeeping: reports in request order, one ACK settles a prefix
+def _client_receiving(answer: dict, reqs: list[int]) -> trial.TrialClient:
+    """A client whose unacknowledged reports are ``reqs`` and whose socket holds ``answer``."""
     client = trial.TrialClient.__new__(trial.TrialClient)
     client._unacked = trial.deque((req, b"") for req in sorted(set(reqs)))
-    client._sock = _OneFrame(protocol.encode(protocol.ack(acked)))
+    client._sock = _OneFrame(protocol.encode(answer))
     client._noblock, client._again = 0, zmq.Again
-    client._receive(0)
+    return client
+
+
+reports = st.lists(st.integers(min_value=1, max_value=40), max_size=30)
+answers_with_ack = st.one_of(
+    st.builds(protocol.ack, counts),
+    st.builds(
+        protocol.with_ack,
+        st.builds(protocol.parameters, counts, counts, counts, st.just({}), ids),
+        counts,
+    ),
+    st.builds(protocol.with_ack, st.builds(protocol.no_more_trials, counts), counts),
+)
+
+
+@given(reports, answers_with_ack)
+def test_a_cumulative_ack_settles_every_report_up_to_its_request(reqs, answer):
+    # the client's bookkeeping: reports in request order, one ACK (a frame of its own, or
+    # riding on a version-3 answer) settles a prefix
+    acked = answer["req"] if answer["kind"] == protocol.ACK else answer["ack"]
+    client = _client_receiving(answer, reqs)
+    assert client._receive(0) == answer
     assert [req for req, _ in client._unacked] == [r for r in sorted(set(reqs)) if r > acked]
+
+
+@given(reports, st.integers(1, 45), st.booleans())
+def test_an_answer_without_an_ack_settles_nothing_and_an_error_only_its_report(reqs, req, error):
+    # the answer to a final report that asked for the next configuration, sent before the
+    # report's commit, carries no ACK: the report stays to be confirmed (or sent again)
+    answer = (
+        protocol.error(protocol.E_UNKNOWN_PARAMETER, "no", req)
+        if error
+        else protocol.parameters(req, 0, 0, {}, "algorithm")
+    )
+    client = _client_receiving(answer, reqs)
+    client._receive(0)
+    left = [r for r in sorted(set(reqs)) if not (error and r == req)]
+    assert [r for r, _ in client._unacked] == left
 
 
 class _OneFrame:

@@ -1,10 +1,20 @@
-"""Wire protocol version 2: message kinds, the msgpack codec and validation of incoming messages.
+"""Wire protocol version 3: message kinds, the msgpack codec and validation of incoming messages.
 
 Every message is one ZeroMQ frame holding a msgpack map with ``"v"`` and ``"kind"``.
 Version 2 differs from version 1 in one rule: an ACK answering a version-2 REPORT_METRIC
 is cumulative (``req`` N: every report of that connection up to request N that was not
-refused with an ERROR is stored). A peer speaks one version; the dispatcher accepts both
-and answers each message in the version it came in, so a version-1 client still works.
+refused with an ERROR is stored). Version 3 adds two optional fields, so a multi-phase
+configuration costs one frame each way:
+
+- ``next_index`` on a FINAL REPORT_METRIC: the report also asks for the job's
+  configuration of that ``parameter_index``, as a NEW_TRIAL would; the answer (PARAMETERS or
+  NO_MORE_TRIALS) echoes the report's ``req``.
+- ``ack`` on PARAMETERS and NO_MORE_TRIALS: the cumulative ACK of version 2, carried by the
+  answer instead of a frame of its own (every report of the connection up to request
+  ``ack`` is stored).
+
+A peer speaks one version; the dispatcher accepts all three and answers each message in
+the version it came in, so version-1 and version-2 clients still work.
 :func:`decode` is the single entry point for bytes from the network: it returns a plain dict
 (typed below as TypedDicts) or raises :class:`ProtocolError` whose ``code`` and message say
 exactly what is wrong, so the dispatcher can answer ERROR and keep serving everyone else.
@@ -16,14 +26,14 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import msgpack
 
 from .errors import ProtocolError
 
-VERSION = 2
-ACCEPTED_VERSIONS = (1, 2)  # what decode accepts: version-1 peers keep working
+VERSION = 3
+ACCEPTED_VERSIONS = (1, 2, 3)  # what decode accepts: older peers keep working
 
 NEW_TRIAL = "NEW_TRIAL"
 PARAMETERS = "PARAMETERS"
@@ -77,6 +87,7 @@ class Parameters(TypedDict):
     parameter_index: int
     parameters: dict
     parameter_source: str
+    ack: NotRequired[int]  # version 3: every report up to this request is stored
 
 
 class Reply(TypedDict):
@@ -85,6 +96,7 @@ class Reply(TypedDict):
     v: int
     kind: Literal["NO_MORE_TRIALS", "ACK"]
     req: int
+    ack: NotRequired[int]  # version 3, NO_MORE_TRIALS only: as PARAMETERS's
 
 
 class ReportMetric(TypedDict):
@@ -96,6 +108,7 @@ class ReportMetric(TypedDict):
     type: str
     sequence: int
     value: Any
+    next_index: NotRequired[int]  # version 3, FINAL only: and the configuration of this index
 
 
 class TrialEnd(TypedDict):
@@ -190,6 +203,16 @@ _FIELD_CHECKS: dict[str, tuple[tuple[str, Any, str], ...]] = {
 }
 
 
+# fields of version 3 that a message may carry: (kind, name) -> (check, what it must be)
+_OPTIONAL_CHECKS: dict[tuple[str, str], tuple[Any, str]] = {
+    (REPORT_METRIC, "next_index"): (_is_index, "a non-negative integer"),
+    (PARAMETERS, "ack"): (_is_req, "a non-negative integer"),
+    (NO_MORE_TRIALS, "ack"): (_is_req, "a non-negative integer"),
+}
+OPTIONAL_SINCE = 3  # the version that brought them
+_ABSENT = object()
+
+
 def plain(value: Any) -> Any:
     """numpy (or torch) scalars and arrays as plain numbers and lists, for msgpack and JSON:
     tuners written the NNI way often return them. Anything else is refused with TypeError."""
@@ -248,9 +271,14 @@ def _fast_valid(message: dict) -> bool:
     if type(req) is not int or req < 0:
         return False
     kind = get("kind")
-    if kind in (ACK, NO_MORE_TRIALS):
+    if kind == ACK:
         return True
-    if kind == PARAMETERS:
+    if kind in (NO_MORE_TRIALS, PARAMETERS):
+        ack = get("ack", _ABSENT)
+        if ack is not _ABSENT and (version < OPTIONAL_SINCE or type(ack) is not int or ack < 0):
+            return False
+        if kind == NO_MORE_TRIALS:
+            return True
         pid, index = get("parameter_id"), get("parameter_index")
         return (
             type(pid) is int
@@ -265,6 +293,14 @@ def _fast_valid(message: dict) -> bool:
         return False
     if kind == REPORT_METRIC:
         value, pid, seq = get("value"), get("parameter_id"), get("sequence")
+        following = get("next_index", _ABSENT)
+        if following is not _ABSENT and (
+            version < OPTIONAL_SINCE
+            or type(following) is not int
+            or following < 0
+            or get("type") != FINAL
+        ):
+            return False
         return (
             type(value) is float
             and math.isfinite(value)
@@ -306,7 +342,20 @@ def check_fields(message: dict) -> None:
             raise ProtocolError(
                 E_FIELD, f"{kind}: field {name!r} must be {expected}, got {message[name]!r}"
             )
+    for (owner, name), (check, expected) in _OPTIONAL_CHECKS.items():
+        if owner != kind or name not in message:
+            continue
+        if version < OPTIONAL_SINCE:
+            raise ProtocolError(
+                E_FIELD, f"{kind}: field {name!r} is version {OPTIONAL_SINCE}'s, not {version}'s"
+            )
+        if not check(message[name]):
+            raise ProtocolError(
+                E_FIELD, f"{kind}: field {name!r} must be {expected}, got {message[name]!r}"
+            )
     if kind == REPORT_METRIC:
+        if "next_index" in message and message["type"] != FINAL:
+            raise ProtocolError(E_FIELD, "REPORT_METRIC: only a FINAL report has 'next_index'")
         metric_scalar(message["value"])
     elif kind == NEW_TRIAL and not message["trial_job_id"]:
         raise ProtocolError(E_FIELD, "NEW_TRIAL: field 'trial_job_id' must not be empty")
@@ -343,6 +392,8 @@ def new_trial(req: int, trial_job_id: str, parameter_index: int, v: int = VERSIO
 def parameters(
     req: int, parameter_id: int, parameter_index: int, params: dict, source: str, v: int = VERSION
 ) -> Parameters:
+    """The answer to a NEW_TRIAL (or a FINAL report with ``next_index``); in version 3 the
+    dispatcher may add ``ack`` (:func:`with_ack`)."""
     return {
         "v": v,
         "kind": PARAMETERS,
@@ -358,6 +409,13 @@ def no_more_trials(req: int, v: int = VERSION) -> Reply:
     return {"v": v, "kind": NO_MORE_TRIALS, "req": req}
 
 
+def with_ack(answer: Parameters | Reply, acked: int) -> Parameters | Reply:
+    """A version-3 PARAMETERS or NO_MORE_TRIALS that also says: every report of the
+    connection up to request ``acked`` is stored (what a cumulative ACK says)."""
+    answer["ack"] = acked
+    return answer
+
+
 def report_metric(
     req: int,
     trial_job_id: str,
@@ -366,8 +424,11 @@ def report_metric(
     sequence: int,
     value: Any,
     v: int = VERSION,
+    next_index: int | None = None,
 ) -> ReportMetric:
-    return {
+    """``next_index`` (version 3, FINAL only): the report also asks for the job's
+    configuration of that index, answered as a NEW_TRIAL with the report's ``req``."""
+    message: ReportMetric = {
         "v": v,
         "kind": REPORT_METRIC,
         "req": req,
@@ -377,10 +438,13 @@ def report_metric(
         "sequence": sequence,
         "value": value,
     }
+    if next_index is not None:
+        message["next_index"] = next_index
+    return message
 
 
 def ack(req: int, v: int = VERSION) -> Reply:
-    """In version 2: every report up to ``req`` of the connection is stored (cumulative);
+    """From version 2: every report up to ``req`` of the connection is stored (cumulative);
     in version 1: the report ``req`` is."""
     return {"v": v, "kind": ACK, "req": req}
 
@@ -428,14 +492,15 @@ def _answer_fields(frame: bytes) -> tuple[int | None, int]:
     )
 
 
-def report_head(trial_job_id: str, parameter_id: int, type_: str) -> bytes:
-    """What every version-2 REPORT_METRIC frame of one parameter set and type starts with,
-    as :class:`ReportFrames` packs it: a map of 8 entries and the 5 that never change."""
+def report_head(trial_job_id: str, parameter_id: int, type_: str, v: int = VERSION) -> bytes:
+    """What every REPORT_METRIC frame (version 2 or later) of one parameter set and type
+    starts with, as :class:`ReportFrames` packs it: a map of 8 entries and the 5 that never
+    change."""
     pack = _packer.pack
     return b"\x88" + b"".join(
         pack(key) + pack(value)
         for key, value in (
-            ("v", VERSION),
+            ("v", v),
             ("kind", REPORT_METRIC),
             ("trial_job_id", trial_job_id),
             ("parameter_id", parameter_id),

@@ -128,14 +128,18 @@ class TrialClient:
                     return None
         answer = protocol.decode(frame)
         kind, req = answer["kind"], answer.get("req")
-        if kind == protocol.ERROR and req is None:
-            raise TrialError(f"dispatcher: {answer['code']}: {answer['message']}")
         unacked = self._unacked
-        if kind == protocol.ACK:  # cumulative: every report up to req is stored
-            while unacked and unacked[0][0] <= req:
+        if kind == protocol.ERROR:
+            if req is None:
+                raise TrialError(f"dispatcher: {answer['code']}: {answer['message']}")
+            if unacked and unacked[0][0] <= req:  # a refused report is not sent again
+                self._unacked = deque(entry for entry in unacked if entry[0] != req)
+            return answer
+        # cumulative: every report up to it is stored (an ACK, or one riding on an answer)
+        acked = req if kind == protocol.ACK else answer.get("ack")
+        if acked is not None:
+            while unacked and unacked[0][0] <= acked:
                 unacked.popleft()
-        elif unacked and unacked[0][0] <= req:  # a refused report is not sent again
-            self._unacked = deque(entry for entry in unacked if entry[0] != req)
         return answer
 
     def _check_experiment(self) -> None:
@@ -158,6 +162,8 @@ class TrialClient:
         while answer is None:
             received = self._receive(None)
             assert received is not None
+            if received["kind"] == protocol.ACK:  # taken in by _receive
+                continue
             if received.get("req") == req:
                 answer = received
             elif received["kind"] in (protocol.PARAMETERS, protocol.NO_MORE_TRIALS):
@@ -187,9 +193,11 @@ class TrialClient:
         return self._take(self._wait_for(self._ask()))
 
     def report_final_result_and_get_next(self, metric: Any) -> dict | None:
-        """The final report and the next NEW_TRIAL travel together: one wait, not two."""
-        self._send_final(metric)
-        req = self._ask()
+        """One frame: the final report asks for the next configuration too (``next_index``),
+        and one answer (PARAMETERS or NO_MORE_TRIALS, carrying the ACK once the result is
+        stored) comes back. A retry after a lost answer sends the same frame again: the
+        dispatcher stores the result once and hands out the same configuration."""
+        req = self._send_final(metric, self.parameter_index + 1)
         self._flush(FINAL_ACK_DEADLINE)
         return self._take(self._wait_for(req))
 
@@ -220,15 +228,23 @@ class TrialClient:
             if time.monotonic() >= self._next_look:  # a trial that only reports learns it too
                 self._check_experiment()
 
-    def _send_final(self, metric: Any) -> None:
+    def _send_final(self, metric: Any, next_index: int | None = None) -> int:
         parameter_id = self._current_parameter_id("report_final_result")
+        value = _wire_metric(metric)
         req = self._req()
         frame = self._send(
             protocol.report_metric(
-                req, self.trial_job_id, parameter_id, protocol.FINAL, 0, _wire_metric(metric)
+                req,
+                self.trial_job_id,
+                parameter_id,
+                protocol.FINAL,
+                0,
+                value,
+                next_index=next_index,
             )
         )
         self._unacked.append((req, frame))
+        return req
 
     def report_final_result(self, metric: Any) -> None:
         self._send_final(metric)

@@ -84,10 +84,8 @@ class Dispatcher:
         self._on_exhausted = on_exhausted or (lambda: None)
         self._told_exhausted = False
         self._tg: TaskGroup | None = None
-        # peers that speak protocol version 1: they are answered in it (one ACK per report)
-        self._v1_peers: set[bytes] = set()
-        # peer -> (the head of its version-2 intermediate reports on the parameter set it
-        # last reported on, that set): such a frame is decoded by its tail only
+        # peer -> (the head of its intermediate reports (version 2 or later) on the parameter
+        # set it last reported on, that set): such a frame is decoded by its tail only
         self._report_heads: dict[bytes, tuple[bytes, ParameterState]] = {}
 
     # --- lifecycle --------------------------------------------------------------------
@@ -259,11 +257,14 @@ class Dispatcher:
                         self.server.ack_after_commit(identity, req)
                         continue
                 message = protocol.decode(frame)
-                if message["v"] == 1:
-                    self._v1_peers.add(identity)
+                if message["v"] != protocol.VERSION:  # answered in its own version
+                    self.server.older_peers[identity] = message["v"]
                 kind = message["kind"]
                 if kind == protocol.REPORT_METRIC:
-                    self._on_report(identity, message)
+                    job = self._on_report(identity, message)
+                    following = message.get("next_index")  # version 3: and the next one
+                    if following is not None:
+                        self._new_trial(identity, message["req"], job, following)
                 elif kind == protocol.NEW_TRIAL:
                     self._on_new_trial(identity, message)
                 elif kind == protocol.TRIAL_END:
@@ -277,12 +278,16 @@ class Dispatcher:
 
     def _v(self, identity: bytes) -> int:
         """The protocol version to answer ``identity`` in."""
-        return 1 if identity in self._v1_peers else protocol.VERSION
+        return self.server.older_peers.get(identity, protocol.VERSION)
 
     def _on_new_trial(self, identity: bytes, message: dict) -> None:
         job = self.ledger.job_from(message["trial_job_id"], identity)
-        req = message["req"]
-        decision = self.ledger.new_trial(job, message["parameter_index"])
+        self._new_trial(identity, message["req"], job, message["parameter_index"])
+
+    def _new_trial(self, identity: bytes, req: int, job: JobState, index: int) -> None:
+        """The job asks for its configuration ``index`` (a NEW_TRIAL, or a final report
+        that asks for the next one with it); the answer echoes ``req``."""
+        decision = self.ledger.new_trial(job, index)
         if type(decision) is Ask:
             state = decision.state
             self._check_exhausted()
@@ -291,7 +296,11 @@ class Dispatcher:
             self._answer_repeat(identity, req, job, decision)
         else:
             self._check_exhausted()
-            self.server.send(identity, protocol.no_more_trials(req, self._v(identity)))
+            self._no_more_trials(identity, req)
+
+    def _no_more_trials(self, identity: bytes, req: int) -> None:
+        self.server.answer(identity, protocol.no_more_trials(req, self._v(identity)))
+        self.server.check_readable()
 
     def _answer_repeat(self, identity: bytes, req: int, job: JobState, repeat: Repeat) -> None:
         state = repeat.state
@@ -307,29 +316,35 @@ class Dispatcher:
             assert self._tg is not None
             self._tg.start_soon(self._answer_when_generated, identity, req, state)
 
-    def _on_report(self, identity: bytes, message: dict) -> None:
+    def _on_report(self, identity: bytes, message: dict) -> JobState:
+        """Record a report (once) and promise its ACK; returns the reporting job."""
         job_id = message["trial_job_id"]
         job = self.ledger.job_from(job_id, identity)
-        state = self.ledger.reported_on(job, message["parameter_id"])
-        raw = message["value"]
-        value = raw if type(raw) is float else protocol.metric_scalar(raw)  # validated by decode
-        # a repeat (a retry after a lost ACK) is acknowledged again but stored and seen once
-        if message["type"] == protocol.FINAL:
-            if self.ledger.final(state, value, raw):
-                self.server.record_metric(
-                    Metric(job_id, state.parameter_id, protocol.FINAL, 0, value, raw)
-                )
-                self.scheduler.feedback(lambda: self._deliver_result(state))
-        else:
-            self._intermediate(state, message["sequence"], value, raw)
-            cached = self._report_heads.get(identity)
-            if message["v"] == protocol.VERSION and (cached is None or cached[1] is not state):
-                head = protocol.report_head(job_id, state.parameter_id, protocol.PERIODICAL)
-                self._report_heads[identity] = (head, state)
-        if message["v"] == 1:
+        parameter_id, version = message["parameter_id"], message["v"]
+        final = message["type"] == protocol.FINAL
+        # a repeat (a retry after a lost ACK) is acknowledged again but stored and seen once;
+        # a final one may come after its result reached the tuner and the job moved on
+        if not (final and self.ledger.finished_by(job, parameter_id)):
+            state = self.ledger.reported_on(job, parameter_id)
+            raw = message["value"]
+            value = raw if type(raw) is float else protocol.metric_scalar(raw)  # decode checked
+            if final:
+                if self.ledger.final(state, value, raw):
+                    self.server.record_metric(
+                        Metric(job_id, parameter_id, protocol.FINAL, 0, value, raw)
+                    )
+                    self.scheduler.feedback(lambda: self._deliver_result(state))
+            else:
+                self._intermediate(state, message["sequence"], value, raw)
+                cached = self._report_heads.get(identity)
+                if version > 1 and (cached is None or cached[1] is not state):
+                    head = protocol.report_head(job_id, parameter_id, protocol.PERIODICAL, version)
+                    self._report_heads[identity] = (head, state)
+        if version == 1:
             self.server.send_after_commit(identity, protocol.ack(message["req"], 1))
         else:  # one cumulative ACK per peer and commit
             self.server.ack_after_commit(identity, message["req"])
+        return job
 
     def _intermediate(self, state: ParameterState, sequence: int, value: float, raw: Any) -> None:
         if self.ledger.intermediate(state, sequence, value):
@@ -382,7 +397,7 @@ class Dispatcher:
             return
         if params is None:  # NoMoreTrials, or the experiment stopped meanwhile
             self.ledger.dropped(state)
-            self.server.send(identity, protocol.no_more_trials(req, self._v(identity)))
+            self._no_more_trials(identity, req)
             return
         state.parameters = params
         if not state.ended:  # the answer first: what follows is bookkeeping
@@ -425,18 +440,19 @@ class Dispatcher:
         self, identity: bytes, req: int, parameter_id: int, index: int, params: dict
     ) -> None:
         """Sent at once, before the commit of the parameter set's row: PARAMETERS promises no
-        durability (ACK does), and any report on it is committed with or after that row."""
+        durability of its own (the ACK it may carry does), and any report on the set is
+        committed with or after that row."""
         message = protocol.parameters(
             req, parameter_id, index, params, PARAMETER_SOURCE, self._v(identity)
         )
-        self.server.send_frame(identity, protocol.encode(message))  # the flush checks input
+        self.server.answer(identity, message)  # the flush checks input
 
     async def _answer_when_generated(
         self, identity: bytes, req: int, state: ParameterState
     ) -> None:
         await state.generated.wait()
         if state.parameters is None:
-            self.server.send(identity, protocol.no_more_trials(req, self._v(identity)))
+            self._no_more_trials(identity, req)
         else:
             self._answer_parameters(identity, req, state)
             self.server.flush_soon()
@@ -510,7 +526,7 @@ class Dispatcher:
         job = self.ledger.job_ended(trial_job_id)
         if job is None:
             return
-        self._v1_peers.discard(job.identity)
+        self.server.older_peers.pop(job.identity, None)
         self._report_heads.pop(job.identity, None)
         event = TrialEvent(event)
         retry = self.ledger.retry_after(job, event, lost, message or f"it ended {event}")

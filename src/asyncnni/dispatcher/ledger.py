@@ -303,6 +303,12 @@ class Ledger:
             )
         return state
 
+    def finished_by(self, job: JobState, parameter_id: int) -> bool:
+        """Whether ``parameter_id`` is a set of ``job`` whose final result reached the tuner
+        and was forgotten (the job moved on): a final report on it again is a retry of one
+        stored already. The search of the job's sets is made only for a forgotten one."""
+        return parameter_id not in self.parameters and parameter_id in job.finished
+
     @staticmethod
     def final(state: ParameterState, value: float, raw: Any) -> bool:
         """Record a final result; False for a repeat (one final result per parameter set)."""

@@ -2,7 +2,9 @@
 
 The socket's reader callback receives and handles a whole burst itself (no task wake-up per
 burst). Records the burst produced are stored in one transaction; answers that promise
-durability (ACK) wait in the outbox until that commit, everything else goes out at once.
+durability (ACK) wait in the outbox until that commit, everything else goes out at once. A
+version-3 peer's ACK rides on the PARAMETERS or NO_MORE_TRIALS it gets after that commit
+(a multi-phase configuration: one answer frame, not two).
 Records that promise nothing (parameter sets handed out) wait at most COMMIT_DELAY for a
 commit that some answer needs, so bursts of NEW_TRIALs share one.
 ZeroMQ signals its FD edge-like, so after every send the server looks for input again.
@@ -49,6 +51,9 @@ class SocketServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: list[tuple[bytes, bytes]] = []
         self._acks: dict[bytes, int] = {}  # peer -> the request its cumulative ACK names
+        # peer -> the protocol version it speaks, for those older than protocol.VERSION:
+        # every answer to it is in that version
+        self.older_peers: dict[bytes, int] = {}
         self._parameter_sets: list[ParameterSet] = []
         self._metrics: list[Metric] = []
         self._other: list[JobStart | JobEnd | Event] = []  # in order: a job starts, then ends
@@ -92,6 +97,16 @@ class SocketServer:
             log.debug("peer %r is gone; an answer to it was dropped", identity)
         except Exception as err:  # a full queue or a closing socket: say so, keep serving
             log.error("could not send to %r: %s", identity, err)
+
+    def answer(self, identity: bytes, message: dict) -> None:
+        """Send a PARAMETERS or NO_MORE_TRIALS at once (the caller checks for input). To a
+        version-3 peer whose reports are all committed it carries the peer's cumulative
+        ACK, which then needs no frame of its own."""
+        if message["v"] >= protocol.OPTIONAL_SINCE and not self._metrics:
+            acked = self._acks.pop(identity, None)
+            if acked is not None:
+                protocol.with_ack(message, acked)  # type: ignore[arg-type]
+        self.send_frame(identity, protocol.encode(message))
 
     def send_after_commit(self, identity: bytes, message: dict) -> None:
         self._outbox.append((identity, protocol.encode(message)))
@@ -210,8 +225,10 @@ class SocketServer:
             self.send_frame(identity, frame)
         if self._acks:
             acks, self._acks = self._acks, {}
+            versions = self.older_peers
             for identity, req in acks.items():
-                self.send_frame(identity, protocol.encode(protocol.ack(req)))
+                ack = protocol.ack(req, versions.get(identity, protocol.VERSION))
+                self.send_frame(identity, protocol.encode(ack))
 
     def settle(self) -> None:
         """The end of a piece of work: answers that promise durability go out once the
