@@ -234,3 +234,27 @@ def test_standalone_the_final_report_ends_a_loop_over_configurations(monkeypatch
     assert standalone.get_next_parameter() == {}
     assert standalone.report_final_result_and_get_next(0.5) is None
     assert "final result: 0.5" in capsys.readouterr().out
+
+
+async def test_an_unknown_version_or_a_newer_field_is_refused_and_the_peer_still_served(tmp_path):
+    tuner = CountingTuner()
+    async with running(tmp_path, tuner, multi_phase=True) as (_, c):
+        newer = protocol.new_trial(1, "a", 0)
+        newer["v"] = 4
+        unknown = await c["a"].ask(newer)
+        given = await c["a"].ask(protocol.new_trial(2, "a", 0, v=2))
+        # a version-2 final report cannot ask for the next configuration: that is version 3's
+        refused = await c["a"].ask(
+            protocol.report_metric(3, "a", 0, "FINAL", 0, 0.5, v=2, next_index=1)
+        )
+    assert (unknown["v"], unknown["kind"], unknown["code"], unknown["req"]) == (
+        1,
+        "ERROR",
+        protocol.E_VERSION,
+        1,
+    )
+    assert "speaks versions 1, 2, 3" in unknown["message"]
+    assert (given["v"], given["kind"], given["parameter_id"]) == (2, "PARAMETERS", 0)
+    assert (refused["v"], refused["code"]) == (2, protocol.E_FIELD)
+    assert "'next_index' is version 3's" in refused["message"]
+    assert [call[:2] for call in tuner.calls] == [("generate", 0)]
