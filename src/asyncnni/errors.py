@@ -18,7 +18,7 @@ class PluginError(AsyncNNIError):
 
 
 class ProtocolError(AsyncNNIError, ValueError):
-    """A wire message does not decode or does not follow protocol version 1 (also: a metric
+    """A wire message does not decode or does not follow the wire protocol (also: a metric
     that is not a finite number or a map with one under ``"default"``)."""
 
     def __init__(self, code: str, message: str) -> None:

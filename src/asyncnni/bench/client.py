@@ -95,7 +95,7 @@ class Connection:
 
 def run_reports(conn: Connection, count: int, window: int, latencies: array) -> None:
     """Keep up to ``window`` PERIODICAL reports in flight; latency = send to the ACK that
-    covers it (protocol version 2: an ACK confirms every report up to its request)."""
+    covers it (from protocol version 2: an ACK confirms every report up to its request)."""
     parameter_id = conn.ask()
     first_req = conn.req + 1
     sent_ns = array("q", bytes(8 * count))

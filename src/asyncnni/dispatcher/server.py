@@ -113,7 +113,8 @@ class SocketServer:
 
     def ack_after_commit(self, identity: bytes, req: int) -> None:
         """After the next commit, one ACK tells ``identity`` that its reports up to ``req``
-        are stored (protocol version 2): one answer per peer and commit, not per report."""
+        are stored (protocol version 2 and later): one answer per peer and commit, not per
+        report; to a version-3 peer it may ride on an answer (:meth:`answer`)."""
         if req > self._acks.get(identity, -1):
             self._acks[identity] = req
 
