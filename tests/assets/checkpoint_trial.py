@@ -44,11 +44,11 @@ def save(folder: Path, payload: bytes) -> None:
     os.replace(tmp, folder / CHECKPOINT)
 
 
+trial_dir = Path(os.environ["ASYNCNNI_TRIAL_DIR"])
+(trial_dir / "pid").write_text(str(os.getpid()))  # before asking: a job that waits has one too
 params = asyncnni.get_next_parameter()
 if params is None:  # the experiment stopped while this job waited for its configuration
     sys.exit(0)
-trial_dir = Path(os.environ["ASYNCNNI_TRIAL_DIR"])
-(trial_dir / "pid").write_text(str(os.getpid()))
 restore_dir = params["restore_dir"]
 found = None if restore_dir is None else inspect(Path(restore_dir))
 (trial_dir / "restore.json").write_text(
