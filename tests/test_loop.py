@@ -55,6 +55,27 @@ async def test_an_error_of_a_coroutine_that_never_waits_is_raised_by_start_eager
         await from_a_callback(lambda: start_eagerly(broken()))
 
 
+async def test_a_coroutine_that_never_waits_leaves_no_task_behind():
+    # as a 3.12 eager task: nothing pending in the loop after it, whatever it scheduled
+    ran, scheduled = [], []
+    loop = asyncio.get_running_loop()
+
+    async def quick(schedule: bool):
+        ran.append(asyncio.current_task())
+        if schedule:  # something queued behind the task's own first step
+            loop.call_soon(scheduled.append, True)
+
+    def start_both():
+        before = asyncio.all_tasks()
+        results = [start_eagerly(quick(False)), start_eagerly(quick(True))]
+        return results, asyncio.all_tasks() - before
+
+    results, left = await from_a_callback(start_both)
+    assert results == [None, None] and left == set()
+    await asyncio.sleep(0)
+    assert scheduled == [True] and len(ran) == 2  # each ran once, the callback too
+
+
 async def test_a_coroutine_that_waits_goes_on_in_the_task_it_started_as():
     gate = asyncio.get_running_loop().create_future()
     tasks = []

@@ -62,6 +62,8 @@ def _adapt(method: Callable[..., Any] | None) -> Callable[..., Awaitable[Any]] |
         return {k: v for k, v in kwargs.items() if k in accepts}
 
     if inspect.iscoroutinefunction(method):
+        if accepts is None:  # nothing to narrow: the method itself, one coroutine less a call
+            return method
 
         async def call_async(*args: Any, **kwargs: Any) -> Any:
             return await method(*args, **narrow(kwargs))

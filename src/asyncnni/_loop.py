@@ -53,7 +53,7 @@ if sys.version_info >= (3, 12):
         return None
 
 else:  # Python 3.11 has no eager tasks: the first step runs here, as the task's own
-    from asyncio.tasks import _enter_task, _leave_task
+    from asyncio.tasks import _enter_task, _leave_task, _unregister_task
 
     def start_eagerly(coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task | None:
         """Run ``coroutine`` at once, up to its first suspension, as the asyncio task that
@@ -62,6 +62,8 @@ else:  # Python 3.11 has no eager tasks: the first step runs here, as the task's
         loop = asyncio.get_running_loop()
         first = _FirstStepDone(coroutine)
         context = contextvars.copy_context()  # the task's, as any task gets its own
+        ready = getattr(loop, "_ready", None)  # asyncio's loops: the callbacks of the next turn
+        queued = len(ready) if ready is not None else 0
         task = loop.create_task(first, context=context)
         if asyncio.current_task(loop) is not None:  # inside a task: an ordinary start
             return task
@@ -72,9 +74,26 @@ else:  # Python 3.11 has no eager tasks: the first step runs here, as the task's
             _leave_task(loop, task)
         if not first.finished:
             return task
+        if ready is not None and len(ready) > queued:
+            _take_back_first_step(task, ready, queued)
         if first.error is not None:
             raise first.error
         return None
+
+    def _take_back_first_step(task: asyncio.Task, ready: Any, queued: int) -> None:
+        """The coroutine ended in its first step: the step the task queued when it was made
+        would only take that end, in a loop turn of its own (after a lone request, the only
+        thing that turn does). Take it back, as a 3.12 eager task never queues one; the task
+        is then never done: it leaves the loop's set of tasks (so nothing waits for it) and
+        is dropped silently. Left alone where the step is not recognised."""
+        step = ready[queued]
+        if getattr(step._callback, "__self__", None) is not task:
+            return
+        step.cancel()
+        if ready[-1] is step:  # nothing queued behind it: no turn at all
+            ready.pop()
+        _unregister_task(task)  # nobody waits for, or cancels, a task that is never done
+        task._log_destroy_pending = False  # type: ignore[attr-defined]
 
     class _FirstStepDone(Coroutine):
         """What a task runs when the first step of its coroutine ran before the task's

@@ -185,6 +185,7 @@ class TunerDriver(PluginDriver):
         #: the tuner has ``receive_intermediate_result``: only then are intermediate results
         #: routed to it
         self.hears_intermediate = self._calls["receive_intermediate_result"] is not None
+        self._generate = self._calls["generate_parameters"]  # required: never None
 
     def attach(
         self,
@@ -204,7 +205,7 @@ class TunerDriver(PluginDriver):
         await self._call("update_search_space", search_space)
 
     async def generate_parameters(self, parameter_id: int, **info: Any) -> dict:
-        params = await self._call("generate_parameters", parameter_id, **info)
+        params = await self._generate(parameter_id, **info)  # type: ignore[misc]
         if not isinstance(params, dict):
             raise TypeError(
                 f"tuner {self.name}.generate_parameters({parameter_id}) returned "
