@@ -53,7 +53,7 @@ if sys.version_info >= (3, 12):
         return None
 
 else:  # Python 3.11 has no eager tasks: the first step runs here, as the task's own
-    from asyncio.tasks import _enter_task, _leave_task, _unregister_task
+    from asyncio.tasks import _current_tasks, _enter_task, _leave_task, _unregister_task
 
     def start_eagerly(coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task | None:
         """Run ``coroutine`` at once, up to its first suspension, as the asyncio task that
@@ -64,8 +64,9 @@ else:  # Python 3.11 has no eager tasks: the first step runs here, as the task's
         context = contextvars.copy_context()  # the task's, as any task gets its own
         ready = getattr(loop, "_ready", None)  # asyncio's loops: the callbacks of the next turn
         queued = len(ready) if ready is not None else 0
-        task = loop.create_task(first, context=context)
-        if asyncio.current_task(loop) is not None:  # inside a task: an ordinary start
+        # as 3.12's eager start: a Task of its own, not the loop's factory
+        task = asyncio.Task(first, loop=loop, context=context)
+        if _current_tasks.get(loop) is not None:  # inside a task: an ordinary start
             return task
         _enter_task(loop, task)  # anything that asks for the current task gets this one
         try:

@@ -229,13 +229,18 @@ def plain_values(value: Any) -> Any:
     :func:`plain`): what a tuner hands out is converted once, so the wire and the store get
     the same plain values, and a value that cannot be sent fails where the tuner made it."""
     kind = type(value)
-    if kind is dict:
-        return {key: plain_values(item) for key, item in value.items()}
+    if kind is dict:  # a plain item is taken as it is: no call per value of a flat set
+        return {
+            key: item if type(item) in _PLAIN else plain_values(item) for key, item in value.items()
+        }
     if kind is list or kind is tuple:
         return [plain_values(item) for item in value]
-    if value is None or kind in (str, int, float, bool):
+    if kind in _PLAIN:
         return value
     return plain_values(plain(value))
+
+
+_PLAIN = frozenset((str, int, float, bool, type(None)))
 
 
 _packer = msgpack.Packer(use_bin_type=True, default=plain)  # default: called only for other types
