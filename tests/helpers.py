@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -41,3 +42,17 @@ def all_gone(pids: list[int], timeout: float = 30.0) -> bool:
     while not all(process_is_gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     return all(process_is_gone(pid) for pid in pids)
+
+
+def template_processes() -> list[int]:
+    """The pids of the running fork-launcher templates this process started."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == os.getpid() and b"asyncnni.training.template" in command:
+            found.append(int(stat.parent.name))
+    return found

@@ -11,7 +11,7 @@ from asyncnni.catalog import export_rows
 from asyncnni.errors import ConfigError
 from asyncnni.training.launcher import ForkCommand, fork_command
 
-from .helpers import experiment_config, process_is_gone
+from .helpers import ASSETS, experiment_config, process_is_gone, template_processes
 
 
 def forked(
@@ -128,6 +128,50 @@ def test_a_template_that_is_not_safe_to_fork_starts_trials_plain(tmp_path, monke
     assert result.status == "DONE" and result.progress.succeeded == 2
     log = (experiment.folder / "experiment.log").read_text()
     assert "trials start plain" in log and "probe-sleeper" in log
+
+
+def test_the_templates_own_output_goes_to_launcher_log(tmp_path, monkeypatch):
+    experiment, result, _, _ = forked(
+        tmp_path, monkeypatch, preload=("noisy_preload_probe",), max_trial_number=1
+    )
+    assert result.status == "DONE" and result.progress.succeeded == 1
+    log = (experiment.folder / "launcher.log").read_text()
+    assert "the noisy probe was imported" in log
+
+
+def test_the_template_starts_before_the_tuner_is_set_up(tmp_path, monkeypatch):
+    record = tmp_path / "templates.json"
+    tuner = {
+        "code_directory": str(ASSETS),
+        "class_file_name": "template_seeing_tuner.py",
+        "class_name": "TemplateSeeingTuner",
+        "class_args": {"record": str(record)},
+    }
+    _, result, _, _ = forked(tmp_path, monkeypatch, tuner=tuner, max_trial_number=1)
+    assert result.status == "DONE" and result.progress.succeeded == 1
+    assert len(json.loads(record.read_text())) == 1, "the template ran while the tuner was made"
+    assert template_processes() == []
+
+
+@pytest.mark.parametrize("class_name", ["InitFails", "SpaceFails"])
+def test_a_run_refused_by_its_tuner_leaves_no_template_and_no_folder(tmp_path, class_name):
+    from asyncnni.errors import PluginError
+
+    tuner = {
+        "code_directory": str(ASSETS),
+        "class_file_name": "failing_tuner.py",
+        "class_name": class_name,
+    }
+    config = experiment_config(
+        tmp_path,
+        tuner=tuner,
+        training_service={"platform": "local", "trial_launcher": {"mode": "fork", "preload": []}},
+    )
+    experiment = Experiment(config)
+    with pytest.raises(PluginError):
+        experiment.run()
+    assert template_processes() == []
+    assert not experiment.folder.exists()
 
 
 def test_an_unknown_preload_module_is_refused_before_anything_starts(tmp_path):

@@ -374,20 +374,22 @@ class Experiment:
             raise ConfigError(f"experiment {self.id} is running already")
         # code written for NNI may `import nni`: the tuner and assessor here, trials below
         self._trial_env = nni_compat.trial_env() if nni_compat.activate() else {}
-        # everything that can refuse the run does so before anything exists
-        tuner = build_plugin(config.tuner, tuners.registry, "tuner")
-        assessor = self._assessor()
+        # everything that can refuse the run does so before anything exists; the service
+        # first, so that what it is slow to start (a fork template) starts before the tuner
         service = self._service_class.from_config(config, self.folder)
-        shared_dir = config.shared_storage.local_mount_point if config.shared_storage else None
-        driver = TunerDriver(tuner, shared_dir=shared_dir)
-        failed = True
-        try:
-            result = await self._run(driver, assessor, service, shared_dir)
-            failed = result.status == "ERROR"
-            return result
-        finally:
-            with anyio.CancelScope(shield=True):
-                await _close_plugins(driver, assessor, failed)
+        async with service.preparing():
+            tuner = build_plugin(config.tuner, tuners.registry, "tuner")
+            assessor = self._assessor()
+            shared_dir = config.shared_storage.local_mount_point if config.shared_storage else None
+            driver = TunerDriver(tuner, shared_dir=shared_dir)
+            failed = True
+            try:
+                result = await self._run(driver, assessor, service, shared_dir)
+                failed = result.status == "ERROR"
+                return result
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await _close_plugins(driver, assessor, failed)
 
     async def _run(
         self,

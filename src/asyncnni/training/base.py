@@ -5,8 +5,10 @@ parameters (the dispatcher is the only place where tuners and training services 
 The experiment looks a service up by ``training_service.platform`` (see
 :mod:`asyncnni.training`) and uses it only through this interface:
 
-- ``async with service:`` brackets the run (connect to a cluster, start helpers, ...);
-  leaving it releases everything, also when the run is cancelled;
+- ``async with service.preparing():`` is entered first, before the tuner is set up, and
+  encloses the rest: a service starts there what is slow to get ready (the fork launcher's
+  template); ``async with service:`` brackets the run (connect to a cluster, start helpers,
+  ...); leaving either releases what it started, also when the run is cancelled;
 - ``await service.run(job)`` runs one trial job to its end and returns its TrialExit; it is
   called at most ``capacity`` times at once, each in a task of its own; a cancelled ``run``
   ends the job's whole process tree before it returns (and then raises the cancellation);
@@ -26,8 +28,10 @@ The experiment looks a service up by ``training_service.platform`` (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -111,6 +115,14 @@ class TrainingService(ABC):
     def capacity(self) -> int | None:
         """How many jobs it can run at once, or None when only trial_concurrency bounds it."""
         return None
+
+    def preparing(self) -> AbstractAsyncContextManager[object]:
+        """What the experiment enters first, around its whole set-up (tuner, store,
+        sockets) and ``async with service``: a service may start there what is slow to get
+        ready, so that it gets ready meanwhile, and must stop it on leaving when the run was
+        refused before ``__aenter__`` (then nothing may have been created in the experiment's
+        folder). The default does nothing."""
+        return contextlib.nullcontext()
 
     async def __aenter__(self) -> TrainingService:
         return self

@@ -17,6 +17,7 @@ system has no fork), trials start plain and the experiment log says why.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shlex
@@ -101,32 +102,62 @@ class ForkLauncher:
         self._running: dict[str, ForkedProcess] = {}  # forked, not yet reaped
         self._send_lock = anyio.Lock()
 
-    async def __aenter__(self) -> ForkLauncher:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as errors:
+    async def spawn(self) -> None:
+        """Start the template process, if it is not started yet: it imports while the
+        experiment sets itself up. Its own output waits in a pipe until ``async with``."""
+        if self._process is None:
             self._process = await anyio.open_process(
                 [sys.executable, "-m", "asyncnni.training.template", *self.preload],
                 cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=errors,
+                stderr=subprocess.PIPE,
                 start_new_session=True,  # a Ctrl-C in the terminal is not meant for it
             )
+
+    async def close(self) -> None:
+        """End the template process, if one was started (again: nothing)."""
+        if self._process is None:
+            return
+        with anyio.CancelScope(shield=True):
+            await self._end_process()
+            await self._process.aclose()
+
+    async def _end_process(self) -> None:
+        assert self._process is not None
+        if self._process.returncode is None:
+            self._process.kill()
+            await self._process.wait()
+
+    async def __aenter__(self) -> ForkLauncher:
+        await self.spawn()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._tg.start_soon(self._read)
+        self._tg.start_soon(self._keep_output)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._tg is not None and self._process is not None
-        self._tg.cancel_scope.cancel()
-        await self._tg.__aexit__(None, None, None)
+        assert self._tg is not None
         with anyio.CancelScope(shield=True):
-            if self._process.returncode is None:
-                self._process.kill()
-                await self._process.wait()
-            await self._process.aclose()
+            await self._end_process()  # its pipes end: the readers finish what it wrote
+        try:
+            await self._tg.__aexit__(None, None, None)
+        finally:
+            await self.close()
+
+    async def _keep_output(self) -> None:
+        """The template's own output (a preloaded module's warnings, say) into the log."""
+        assert self._process is not None and self._process.stderr is not None
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            self.log_path.open("ab") as log_file,
+            contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError),
+        ):
+            async for chunk in self._process.stderr:
+                log_file.write(chunk)
+                log_file.flush()
 
     def _gone(self, why: str) -> None:
         self.unusable = self.unusable or why

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -130,6 +131,19 @@ class LocalTrainingService(TrainingService):
             return None
         env = {**os.environ, "PATH": self._path, "PYTHONUNBUFFERED": "1"}
         return ForkLauncher(command, preload, self.code_directory, env, log_path)
+
+    @contextlib.asynccontextmanager
+    async def preparing(self) -> AsyncIterator[None]:
+        """The fork launcher's template starts here, so that it imports while the
+        experiment sets itself up; it ends here if the run was refused before it began."""
+        if self.launcher is None:
+            yield
+            return
+        try:
+            await self.launcher.spawn()
+            yield
+        finally:
+            await self.launcher.close()
 
     async def __aenter__(self) -> LocalTrainingService:
         if self.launcher is not None:
