@@ -103,10 +103,11 @@ def test_a_forked_trial_ends_as_a_plain_one(tmp_path, monkeypatch, launcher, mod
     if isinstance(message, dict):
         message = f"{message[launcher]}: KeyboardInterrupt"
     assert (row["status"], row["message"]) == (status, message)
-    if mode == "ending":  # its thread was waited for, its atexit ran, its open file flushed
+    if mode == "ending":  # its threads ended, its atexit ran, its open file was flushed
         trial_dir = experiment.folder / "trials" / job
-        written = {name: (trial_dir / name).read_text() for name in ("thread.txt", "atexit.txt")}
-        assert written == {"thread.txt": "joined", "atexit.txt": "ran"}
+        names = ("thread.txt", "pool.txt", "atexit.txt")
+        written = {name: (trial_dir / name).read_text() for name in names}
+        assert written == {"thread.txt": "joined", "pool.txt": "done", "atexit.txt": "ran"}
         assert (trial_dir / "left-open.txt").read_text() == "flushed"
 
 

@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncnni
 
@@ -49,6 +50,8 @@ if mode == "ending":  # what the interpreter's end owes a trial, each leaving a 
         write("thread.txt", "joined")
 
     threading.Thread(target=late).start()
+    pool = ThreadPoolExecutor(1)  # never shut down: its idle worker is told to end at exit
+    pool.submit(write, "pool.txt", "done")
     atexit.register(write, "atexit.txt", "ran")
     left_open = open(os.path.join(here, "left-open.txt"), "w")  # noqa: SIM115 - flushed as freed
     left_open.write("flushed")

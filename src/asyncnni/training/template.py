@@ -245,12 +245,9 @@ def _end(job: Job, status: int) -> None:
     the modules it imported, newest first, and of its ``__main__``, so their objects are
     freed in order and their finalisers run (a file left open is flushed), collect its
     cycles, flush the output; then exit without walking the template's modules."""
-    main = threading.main_thread()
-    while others := [
-        t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()
-    ]:
-        for thread in others:
-            thread.join()
+    # what the interpreter calls first: threading's own exit hooks (a ThreadPoolExecutor's
+    # workers are told to end there), then it joins every non-daemon thread
+    threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     atexit._clear()  # as the interpreter does: what they held is freed with the rest
     ours = [module for name, module in sys.modules.items() if name not in job.template_modules]
