@@ -3,7 +3,8 @@
 ``training_service: {platform: local, trial_launcher: {mode: fork, preload: [torch]}}``
 starts one template process (:mod:`asyncnni.training.template`) with the interpreter,
 asyncnni's trial API and the ``preload`` modules imported, and forks each trial job from
-it instead of starting ``python`` again. Only a ``trial_command`` of the form
+it instead of starting ``python`` again. It is started first (:meth:`ForkLauncher.spawn`,
+from the local service's ``preparing()``), so it imports while the experiment sets up. Only a ``trial_command`` of the form
 ``python script.py args...`` or ``python -m module args...`` can be forked; the job gets
 its own environment, working directory, argv, session and process group, and its output
 goes to its trial.log, so its exit code, kill and ``max_trial_duration`` are those of a
