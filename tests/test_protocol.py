@@ -27,16 +27,18 @@ metric_values = finite | st.fixed_dictionaries(
     {"default": finite}, optional={"loss": finite, "note": st.text(max_size=8)}
 )
 
+parameter_answers = st.builds(
+    protocol.parameters,
+    counts,
+    counts,
+    counts,
+    st.dictionaries(st.text(max_size=8), json_values),
+    st.text(max_size=10),
+)
+
 messages = st.one_of(
     st.builds(protocol.new_trial, counts, ids, counts),
-    st.builds(
-        protocol.parameters,
-        counts,
-        counts,
-        counts,
-        st.dictionaries(st.text(max_size=8), json_values),
-        st.text(max_size=10),
-    ),
+    parameter_answers,
     st.builds(protocol.no_more_trials, counts),
     st.builds(
         protocol.report_metric,
@@ -59,17 +61,7 @@ messages = st.one_of(
         next_index=counts,
     ),
     st.builds(
-        protocol.with_ack,
-        st.builds(
-            protocol.parameters,
-            counts,
-            counts,
-            counts,
-            st.dictionaries(st.text(max_size=8), json_values),
-            st.text(max_size=10),
-        )
-        | st.builds(protocol.no_more_trials, counts),
-        counts,
+        protocol.with_ack, parameter_answers | st.builds(protocol.no_more_trials, counts), counts
     ),
     st.builds(protocol.ack, counts),
     st.builds(
