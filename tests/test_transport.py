@@ -205,16 +205,17 @@ def test_a_dispatcher_socket_path_too_long_for_its_folder_lives_in_a_private_one
 ):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
-    folder = tmp_path / ("x" * 120)
-    address = transport.ipc_address(folder)
-    path = Path(address.removeprefix("ipc://"))
-    assert path.parent.parent == tmp_path / "tmp"
-    assert path.parent.name.startswith(transport.PRIVATE_IPC_PREFIX)
-    assert _mode(path.parent) == 0o700  # nobody else can reach or replace the socket file
-    assert transport.ipc_address(folder) != address  # a folder of its own per experiment
-    endpoint = transport.RouterEndpoint(address)
+    long_address = transport.ipc_address(tmp_path / ("x" * 120))
+    assert list((tmp_path / "tmp").iterdir()) == []  # nothing is made before the bind
+    endpoint = transport.RouterEndpoint(long_address)
+    second = transport.RouterEndpoint(long_address)
+    path = Path(endpoint.address.removeprefix("ipc://"))
     client = TrialClient(endpoint.address, "t")
     try:
+        assert path.parent.parent == tmp_path / "tmp"
+        assert path.parent.name.startswith(transport.PRIVATE_IPC_PREFIX)
+        assert _mode(path.parent) == 0o700  # nobody else can reach or replace the socket file
+        assert second.address != endpoint.address  # a folder of its own per endpoint
         client._send(protocol.new_trial(1, "t", 0))
         poller = zmq.Poller()
         poller.register(endpoint.fd, zmq.POLLIN)
@@ -226,6 +227,6 @@ def test_a_dispatcher_socket_path_too_long_for_its_folder_lives_in_a_private_one
     finally:
         client.close()
         endpoint.close()
-    assert not path.parent.exists()  # the endpoint removes what ipc_address made
-    short = transport.ipc_address(tmp_path)
-    assert short == f"ipc://{tmp_path}/dispatcher.sock"
+        second.close()
+    assert list((tmp_path / "tmp").iterdir()) == []  # each endpoint removed what it made
+    assert transport.ipc_address(tmp_path) == f"ipc://{tmp_path}/dispatcher.sock"

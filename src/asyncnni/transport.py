@@ -86,8 +86,30 @@ def bind_router(
     if curve is not None:
         sock.setsockopt(zmq.CURVE_SERVER, 1)
         sock.setsockopt(zmq.CURVE_SECRETKEY, curve.secret_key)
-    sock.bind(_any_port(address))
+    bindable = _bindable(address)
+    try:
+        sock.bind(bindable)
+    except zmq.ZMQError:
+        sock.close(linger=0)
+        remove_ipc_socket(bindable)  # and the private folder made for it
+        raise
     return sock, sock.getsockopt_string(zmq.LAST_ENDPOINT)
+
+
+def _bindable(address: str) -> str:
+    """``address`` as ZeroMQ binds it: ``tcp://host:0`` spelled ``tcp://host:*``, and an
+    ipc:// path too long for a Unix socket name moved into a new private (0700) temp folder
+    of its own, which :func:`remove_ipc_socket` takes away after close. Trials learn the
+    bound address from their environment, so nobody derives it; a folder of its own leaves
+    no name to guess or to take first. Made at bind time, it is never left by a run that
+    failed before binding."""
+    path = address.removeprefix("ipc://")
+    if path != address and len(path) > IPC_PATH_LIMIT:
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix=PRIVATE_IPC_PREFIX)
+        return f"ipc://{os.path.join(folder, os.path.basename(path))}"
+    return _any_port(address)
 
 
 def _any_port(address: str) -> str:
@@ -141,21 +163,14 @@ def advertised(bound: str, advertise: str | None) -> str:
 
 
 def ipc_address(folder: Path) -> str:
-    """An ipc:// address for the dispatcher's socket file in ``folder``, or, when that path
-    would not fit in a Unix socket name, in a new private (0700) temp folder of its own,
-    which the endpoint removes on close. Trials learn the address from their environment,
-    so nobody has to derive it; a folder of its own leaves no name to guess or to take."""
-    path = str(folder / "dispatcher.sock")
-    if len(path) > IPC_PATH_LIMIT:
-        import tempfile
-
-        path = os.path.join(tempfile.mkdtemp(prefix=PRIVATE_IPC_PREFIX), "dispatcher.sock")
-    return f"ipc://{path}"
+    """The ipc:// address of the dispatcher's socket file in ``folder`` (bound elsewhere
+    when its path is too long: see :func:`bind_router`)."""
+    return f"ipc://{folder / 'dispatcher.sock'}"
 
 
 def remove_ipc_socket(address: str) -> None:
     """After a bound socket closed: remove the file of an ipc:// address (ZeroMQ leaves it
-    behind), and the private folder ipc_address made for it."""
+    behind), and the private folder bind_router made for it."""
     if not address.startswith("ipc://"):
         return
     path = address.removeprefix("ipc://")
