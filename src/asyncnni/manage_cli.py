@@ -316,7 +316,7 @@ def _print_log(path: Path, ended: Callable[[], bool]) -> None:
             sys.stdout.flush()
         if done:
             return
-        time.sleep(FOLLOW_INTERVAL)
+        time.sleep(FOLLOW_INTERVAL)  # another process appends to it: follow as tail -f does
 
 
 # --- update -----------------------------------------------------------------------------

@@ -20,6 +20,8 @@ LOOK_EVERY = 0.5  # seconds between looks at the worker
 
 def _end_group(grace: float) -> None:
     os.killpg(0, signal.SIGTERM)
+    # the group's other processes are not the guard's children: nothing tells it when they
+    # are gone, so they get the grace period before the SIGKILL, as the local service gives
     time.sleep(grace)
     os.killpg(0, signal.SIGKILL)  # the guard too
 
