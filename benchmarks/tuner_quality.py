@@ -10,8 +10,8 @@ stay outstanding. ``--pending 1`` (the default) is sequential ask/tell.
 Peers run on the same functions, seeds and completion orders in this process when installed
 (the ``bench`` extra): Optuna's TPESampler (independent, as Optuna 4 defaulted, and
 multivariate with the constant liar), Hyperopt's TPE and anneal, and SMAC's black-box
-facade (a Gaussian process) and its hyperparameter-optimisation facade (a random forest). Also the milliseconds one suggestion takes with 100 and 1000
-observations (on Hartmann6) and the seconds (wall clock and CPU) of 1000 sequential
+facade (a Gaussian process) and its hyperparameter-optimisation facade (a random forest).
+Also the milliseconds one suggestion takes with 100 and 1000 observations (on Hartmann6) and the seconds (wall clock and CPU) of 1000 sequential
 ask/tell rounds on Hartmann6 for the TPEs.
 
 Prints one JSON line, then a readable table. ``--seeds 1 --trials 10`` makes a tiny run;

@@ -4,11 +4,12 @@
 starts one template process (:mod:`asyncnni.training.template`) with the interpreter,
 asyncnni's trial API and the ``preload`` modules imported, and forks each trial job from
 it instead of starting ``python`` again. It is started first (:meth:`ForkLauncher.spawn`,
-from the local service's ``preparing()``), so it imports while the experiment sets up. Only a ``trial_command`` of the form
-``python script.py args...`` or ``python -m module args...`` can be forked; the job gets
-its own environment, working directory, argv, session and process group, and its output
-goes to its trial.log, so its exit code, kill and ``max_trial_duration`` are those of a
-plain process (the local service stops it the same way).
+from the local service's ``preparing()``), so it imports while the experiment sets up.
+Only a ``trial_command`` of the form ``python script.py args...`` or ``python -m module
+args...`` can be forked; the job gets its own environment, working directory, argv,
+session and process group, and its output goes to its trial.log, so its exit code, kill
+and ``max_trial_duration`` are those of a plain process (the local service stops it the
+same way).
 
 Fork copies only the thread that calls it and whatever the template initialised: it is
 safe when no module started a thread or initialised CUDA at import. The template checks
